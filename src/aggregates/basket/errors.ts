@@ -1,0 +1,29 @@
+/** Stable, machine-readable codes: clients branch on these, so never rename one. */
+export const basketErrorCodes = {
+  basket_not_found: "The basket does not exist.",
+  basket_already_exists: "A basket with this id already exists.",
+  basket_checked_out: "The basket is checked out and can no longer change.",
+  basket_empty: "An empty basket cannot be checked out.",
+  item_not_in_basket: "The basket has no line with this sku.",
+  too_many_lines: "The basket already holds the maximum number of distinct lines.",
+  quantity_out_of_range: "A line's quantity must stay between 1 and 99.",
+  invalid_unit_price: "The unit price must be a non-negative integer number of minor units within bounds.",
+  invalid_sku: "The sku must be a non-empty string within bounds.",
+  invalid_name: "The name must be a non-empty string within bounds.",
+  invalid_currency: "The currency must be an ISO 4217 code.",
+  invalid_visitor_id: "The visitor id must be a non-empty string within bounds.",
+} as const;
+
+export type BasketErrorCode = keyof typeof basketErrorCodes;
+
+/** A command the basket refuses. Thrown by `decide`; nothing is written. */
+export class BasketError extends Error {
+  override readonly name = "BasketError";
+
+  constructor(
+    readonly code: BasketErrorCode,
+    detail?: string,
+  ) {
+    super(detail ? `${basketErrorCodes[code]} ${detail}` : basketErrorCodes[code]);
+  }
+}

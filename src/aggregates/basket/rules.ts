@@ -1,0 +1,16 @@
+/** Limits a basket enforces. Money is integer minor units, so totals stay exact. */
+export const rules = {
+  minQuantity: 1,
+  maxQuantity: 99,
+  maxLines: 50,
+  maxSkuLength: 64,
+  maxNameLength: 200,
+  maxVisitorIdLength: 128,
+  /** Keeps every total far below 2^53: 50 lines × 99 × 10^9 ≈ 5·10^12. */
+  maxUnitPrice: 1_000_000_000,
+  defaultCurrency: "EUR",
+} as const;
+
+const currencies = new Set(Intl.supportedValuesOf("currency"));
+
+export const isCurrency = (code: string): boolean => currencies.has(code);

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { ConfigError, loadConfig } from "../config.js";
+import { openDatabase } from "../db/database.js";
+import { migrateToLatest } from "../db/migrate.js";
+import { openEventStore } from "../eventstore/open-event-store.js";
+import { runDemo } from "./demo.js";
+
+const program = new Command("basket")
+  .description(
+    "Event-sourced shopping-basket service. Configuration comes from the environment (see README).",
+  )
+  .exitOverride();
+
+program
+  .command("migrate")
+  .description("Bring the database schema up to date (DATABASE_URL, or PGlite in PGLITE_DATA_DIR).")
+  .action(async () => {
+    const database = await openDatabase(loadConfig().database);
+    try {
+      const applied = await migrateToLatest(database);
+      console.log(applied.length ? `Applied: ${applied.join(", ")}` : "Schema is up to date.");
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command("demo")
+  .description("Drive one basket through the domain and the configured event store, and print it.")
+  .action(async () => {
+    const config = loadConfig();
+    const store = await openEventStore(config.database, { migrate: true });
+    try {
+      await runDemo(store, (line) => console.log(line));
+    } finally {
+      await store.close();
+    }
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const message = error instanceof ConfigError ? error.message : describe(error);
+  console.error(`basket: ${message}`);
+  process.exit(1);
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  const code = (error as { code?: string }).code;
+  return `${error.message || code || error.name}${cause}`;
+}

@@ -1,0 +1,100 @@
+import type { DatabaseConfig } from "./db/database.js";
+
+/** Everything a process reads from its environment, checked once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  /** Run migrations at start (the default for PGlite, where nobody else would). */
+  migrateOnStart: boolean;
+  /** Without it, `serve --role all` dispatches commands in-process. */
+  natsUrl: string | undefined;
+  /** Subjects are `<prefix>.cmd.<basketId>`; lets several deployments (or tests) share one NATS. */
+  subjectPrefix: string;
+  commandTimeoutMs: number;
+  cacheMaxBaskets: number;
+  cacheIdleMs: number;
+  maxPendingCommands: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = reader(env);
+  const eventStore = read.oneOf(
+    "EVENT_STORE",
+    ["postgres", "pglite"],
+    env.DATABASE_URL ? "postgres" : "pglite",
+  );
+  const database: DatabaseConfig =
+    eventStore === "postgres"
+      ? {
+          kind: "postgres",
+          url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
+          poolSize: read.integer("DATABASE_POOL_SIZE", 10, 1, 1000),
+          statementTimeoutMs: read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000),
+        }
+      : { kind: "pglite", dataDir: env.PGLITE_DATA_DIR ?? "./data" };
+  return {
+    port: read.integer("PORT", 3000, 0, 65_535),
+    host: env.HOST ?? "127.0.0.1",
+    database,
+    migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
+    natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
+    subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),
+    commandTimeoutMs: read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000),
+    cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", 10_000, 1, 10_000_000),
+    cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
+    maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
+    logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+  };
+}
+
+function reader(env: Env) {
+  /** URLs may hold passwords, so their values are never repeated in the message. */
+  const fail = (name: string, expected: string, showValue = true): never => {
+    const shown = showValue ? `=${JSON.stringify(env[name])}` : "";
+    throw new ConfigError(`${name}${shown} is not valid: expected ${expected}.`);
+  };
+  return {
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      const value = Number(raw);
+      if (!/^\d+$/.test(raw) || value < min || value > max) fail(name, `an integer from ${min} to ${max}`);
+      return value;
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      if (raw === "true" || raw === "1") return true;
+      if (raw === "false" || raw === "0") return false;
+      return fail(name, "true or false");
+    },
+    oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      if (!values.includes(raw as T)) fail(name, `one of ${values.join(", ")}`);
+      return raw as T;
+    },
+    url(name: string, protocols: string[]): string {
+      const raw = env[name];
+      const expected = `a URL (${protocols.join(" or ")}//…)`;
+      if (!raw) return fail(name, expected, false);
+      if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
+      return raw;
+    },
+    subjectToken(name: string, fallback: string): string {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw))
+        fail(name, "NATS subject tokens (letters, digits, - and _)");
+      return raw;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { mkdirSync } from "node:fs";
+import { PGlite, types } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { SerializedPGliteDialect } from "./serialized-pglite-dialect.js";
+import type { Tables } from "./tables.js";
+
+export type DatabaseConfig =
+  | { kind: "postgres"; url: string; poolSize?: number; statementTimeoutMs?: number }
+  | { kind: "pglite"; dataDir: string };
+
+export type Unlisten = () => Promise<void>;
+
+/** One database connection pool (PostgreSQL) or embedded instance (PGlite), and its notifications. */
+export interface Database {
+  readonly kind: DatabaseConfig["kind"];
+  readonly db: Kysely<Tables>;
+  /** Calls `onNotify` for each NOTIFY on the channel, and once more after a lost connection is back. */
+  listen(channel: string, onNotify: () => void): Promise<Unlisten>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  return config.kind === "postgres" ? openPostgres(config) : openPGlite(config.dataDir);
+}
+
+function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Database {
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize ?? 10,
+    ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
+  });
+  // An idle client that loses its server must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const listeners = new Set<PostgresListener>();
+  return {
+    kind: "postgres",
+    db,
+    async listen(channel, onNotify) {
+      const listener = new PostgresListener(config.url, channel, onNotify);
+      listeners.add(listener);
+      await listener.start();
+      return async () => {
+        listeners.delete(listener);
+        await listener.stop();
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((listener) => listener.stop()));
+      await db.destroy();
+    },
+  };
+}
+
+/** A dedicated connection for LISTEN that reconnects by itself. */
+class PostgresListener {
+  #client: pg.Client | undefined;
+  #stopped = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly onNotify: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("notification", (message) => {
+      if (message.channel === this.channel) this.onNotify();
+    });
+    client.on("error", () => this.onLost(client));
+    client.on("end", () => this.onLost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    this.#client = client;
+  }
+
+  private onLost(client: pg.Client): void {
+    if (this.#stopped || this.#client !== client) return;
+    this.#client = undefined;
+    client.end().catch(() => {});
+    this.reconnectLater();
+  }
+
+  private reconnectLater(): void {
+    this.#retry = setTimeout(() => {
+      if (this.#stopped) return;
+      this.start().then(
+        // Anything appended while we were away was not announced: tell the reader to look.
+        () => this.onNotify(),
+        () => this.reconnectLater(),
+      );
+    }, 500);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    await this.#client?.end().catch(() => {});
+    this.#client = undefined;
+  }
+}
+
+async function openPGlite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir, {
+    // PGlite turns int8 into a JS number, losing precision above 2^53; keep the text, as pg does.
+    parsers: { [types.INT8]: (value: string) => value },
+  });
+  const db = new Kysely<Tables>({ dialect: new SerializedPGliteDialect({ pglite }) });
+  return {
+    kind: "pglite",
+    db,
+    async listen(channel, onNotify) {
+      const unlisten = await pglite.listen(channel, onNotify);
+      return unlisten;
+    },
+    async close() {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

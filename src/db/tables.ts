@@ -1,0 +1,4 @@
+import type { EventStoreTables } from "../eventstore/postgres/tables.js";
+
+/** Every table the migrations create, as kysely sees them. */
+export type Tables = EventStoreTables;

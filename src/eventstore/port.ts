@@ -1,0 +1,86 @@
+/**
+ * The event store port: every backend (PostgreSQL, PGlite, EventStoreDB) implements it and
+ * passes the same contract suite (test/eventstore/contract.ts).
+ *
+ * Revisions count from 0 per stream (the first event is revision 0). Revisions and global
+ * positions are bigint: a long-lived log can pass 2^53.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What an append expects of the stream: that it does not exist yet, that its last revision is this one, or nothing. */
+export type ExpectedRevision = "no_stream" | "any" | bigint;
+
+export interface EventMetadata {
+  /** The command that produced the event: how a retried command is recognised. */
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  [key: string]: JsonValue | undefined;
+}
+
+export interface NewEvent {
+  /** Generated when absent. */
+  id?: string;
+  type: string;
+  data: JsonValue;
+  metadata?: EventMetadata;
+}
+
+/**
+ * Where a reader of the global log is. Opaque: a reader stores it and hands it back, and only
+ * the backend that made it can interpret it (it is not always one number).
+ */
+export type Checkpoint = string & { readonly __checkpoint: unique symbol };
+
+export interface RecordedEvent {
+  id: string;
+  stream: string;
+  revision: bigint;
+  /** The event's position in the global log; log order is checkpoint order, not always position order. */
+  position: bigint;
+  type: string;
+  data: JsonValue;
+  metadata: EventMetadata;
+  recordedAt: Date;
+  /** Hand this back to `readAll` to continue after this event. */
+  checkpoint: Checkpoint;
+}
+
+export interface AppendResult {
+  /** The stream's revision after the append: the revision of its last event. */
+  revision: bigint;
+  /** The global position of the last appended event. */
+  position: bigint;
+  events: RecordedEvent[];
+}
+
+export interface ReadAllOptions {
+  /** Continue after this checkpoint; from the start of the log when absent. */
+  after?: Checkpoint | undefined;
+  /** At most this many events. */
+  limit: number;
+  /** Only streams whose name starts with this. */
+  streamPrefix?: string | undefined;
+}
+
+export interface ReadAllPage {
+  events: RecordedEvent[];
+  /** Where to continue from: after the last event returned, or as far as the backend scanned. */
+  checkpoint: Checkpoint | undefined;
+}
+
+export interface EventStore {
+  /** Appends all the events or none. Throws WrongExpectedRevision when the stream is not as expected. */
+  append(stream: string, events: NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /** The stream's events from a revision on (inclusive); a stream that does not exist reads as empty. */
+  readStream(stream: string, fromRevision?: bigint): Promise<RecordedEvent[]>;
+  /** The global log after a checkpoint, in log order. */
+  readAll(options: ReadAllOptions): Promise<ReadAllPage>;
+  /**
+   * Calls `listener` after events may have been appended (possibly by another process).
+   * A hint to read again, not a delivery: readers still poll now and then.
+   */
+  onAppended(listener: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

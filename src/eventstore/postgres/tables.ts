@@ -1,0 +1,24 @@
+import type { ColumnType, Selectable } from "kysely";
+import type { EventMetadata, JsonValue } from "../port.js";
+
+/** int8 and xid8 arrive as text (see src/db/database.ts); the adapter turns them into bigint. */
+type Int8 = ColumnType<string, string, string>;
+/** Set by the database on insert, never by us. */
+type Assigned<T> = ColumnType<T, never, never>;
+
+export interface EventStoreTables {
+  streams: { stream_id: string; revision: Int8 };
+  events: {
+    global_position: Assigned<string>;
+    transaction_id: Assigned<string>;
+    event_id: string;
+    stream_id: string;
+    stream_revision: Int8;
+    type: string;
+    data: ColumnType<JsonValue, string, string>;
+    metadata: ColumnType<EventMetadata, string, string>;
+    recorded_at: Assigned<Date>;
+  };
+}
+
+export type EventRow = Selectable<EventStoreTables["events"]>;

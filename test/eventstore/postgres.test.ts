@@ -1,0 +1,5 @@
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { openTestDatabase } from "../support/databases.js";
+import { eventStoreContract } from "./contract.js";
+
+eventStoreContract("PostgreSQL", async () => new PostgresEventStore(await openTestDatabase("postgres")));
