@@ -4,7 +4,10 @@
  *   npm run bench   (or: npx tsx bench/append.ts)
  */
 import { randomUUID } from "node:crypto";
-import { PostgresEventStore, type PostgresEventStoreOptions } from "../src/eventstore/postgres/postgres-event-store.js";
+import {
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from "../src/eventstore/postgres/postgres-event-store.js";
 import { type Backend, openTestDatabase } from "../test/support/databases.js";
 import { drive, summarise } from "./stats.js";
 
@@ -15,9 +18,15 @@ async function run(label: string, backend: Backend, concurrency: number, options
   const store = new PostgresEventStore(database, options);
   try {
     const prefix = randomUUID();
-    await drive(200, concurrency, (i) => store.append(`warmup-${prefix}-${i}`, [{ type: "Warm", data: {} }], "no_stream"));
+    await drive(200, concurrency, (i) =>
+      store.append(`warmup-${prefix}-${i}`, [{ type: "Warm", data: {} }], "no_stream"),
+    );
     const { latencies, elapsedMs } = await drive(total, concurrency, (i) =>
-      store.append(`bench-${prefix}-${i}`, [{ type: "ItemAdded", data: { sku: "s", quantity: 1 } }], "no_stream"),
+      store.append(
+        `bench-${prefix}-${i}`,
+        [{ type: "ItemAdded", data: { sku: "s", quantity: 1 } }],
+        "no_stream",
+      ),
     );
     return summarise(label, latencies, elapsedMs);
   } finally {

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
+import { pino } from "pino";
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
+import { type Role, roles, serve } from "../serve/serve.js";
 import { runDemo } from "./demo.js";
 
 const program = new Command("basket")
@@ -11,6 +13,29 @@ const program = new Command("basket")
     "Event-sourced shopping-basket service. Configuration comes from the environment (see README).",
   )
   .exitOverride();
+
+program
+  .command("serve")
+  .description("Run the service: the HTTP API, a command worker, or both (configuration: README).")
+  .addOption(new Option("--role <role>", "which part of the service to run").choices(roles).default("all"))
+  .action(async ({ role }: { role: Role }) => {
+    const config = loadConfig();
+    const log = pino({ level: config.logLevel, name: `basket-${role}` });
+    const running = await serve(role, config, log);
+    if (running.url) log.info(`basket service (${role}) at ${running.url} — API docs at ${running.url}/docs`);
+    const shutdown = (signal: string) => {
+      log.info({ signal }, "shutting down");
+      running.stop().then(
+        () => process.exit(0),
+        (error) => {
+          log.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", shutdown);
+    process.once("SIGINT", shutdown);
+  });
 
 program
   .command("migrate")

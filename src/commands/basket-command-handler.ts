@@ -35,7 +35,7 @@ export interface HandlerOptions {
 export const defaultHandlerOptions: HandlerOptions = {
   cacheMaxBaskets: 10_000,
   cacheIdleMs: 15 * 60_000,
-  maxAttempts: 10,
+  maxAttempts: 25,
   maxPendingCommands: 10_000,
   maxPendingPerBasket: 100,
 };
@@ -163,6 +163,8 @@ export class BasketCommandHandler {
             message: `The basket kept changing under the command; gave up after ${this.options.maxAttempts} attempts.`,
           });
         }
+        // A little random wait lets two workers racing on one basket fall out of step.
+        await sleep(Math.random() * Math.min(attempt * 2, 20));
         ({ basket, fresh } = await this.catchUp(basketId, basket));
       }
     }
@@ -220,6 +222,8 @@ function fold(basket: CachedBasket, recorded: RecordedEvent[]): CachedBasket {
   }
   return { state, revision: (recorded.at(-1) as RecordedEvent).revision, commands };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const expectedRevisionOf = (basket: CachedBasket): ExpectedRevision =>
   basket.revision < 0n ? "no_stream" : basket.revision;

@@ -1,0 +1,43 @@
+import Type, { type Static } from "typebox";
+import { rules } from "../aggregates/basket/rules.js";
+
+/**
+ * JSON schemas of command data, shared by the NATS wire format and the HTTP bodies. They refuse
+ * what is malformed on its own (wrong type, out of range); what depends on the basket — a
+ * line growing past 99, the 51st line — is the domain's to refuse.
+ */
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: "\\S" });
+export const Sku = text(rules.maxSkuLength);
+export const Quantity = Type.Integer({ minimum: rules.minQuantity, maximum: rules.maxQuantity });
+
+export const CreateBasketData = Type.Object(
+  {
+    visitorId: Type.Optional(text(rules.maxVisitorIdLength)),
+    currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217, default EUR" })),
+  },
+  { additionalProperties: false },
+);
+
+export const AddItemData = Type.Object(
+  {
+    sku: Sku,
+    name: text(rules.maxNameLength),
+    unitPrice: Type.Integer({ minimum: 0, maximum: rules.maxUnitPrice, description: "minor units (cents)" }),
+    quantity: Quantity,
+  },
+  { additionalProperties: false },
+);
+
+export const ChangeItemQuantityData = Type.Object(
+  { quantity: Type.Integer({ minimum: 0, maximum: rules.maxQuantity, description: "0 removes the line" }) },
+  { additionalProperties: false },
+);
+
+export const BasketId = Type.String({
+  pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+  description: "UUID, lower case",
+});
+
+export const Empty = Type.Object({}, { additionalProperties: false });
+
+export type AddItemData = Static<typeof AddItemData>;

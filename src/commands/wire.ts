@@ -1,0 +1,130 @@
+import Type, { type Static } from "typebox";
+import { Compile } from "typebox/compile";
+import type { BasketCommand } from "../aggregates/basket/index.js";
+import type { RecordedEvent } from "../eventstore/port.js";
+import type { CommandEnvelope, CommandFailure, CommandOutcome } from "./command.js";
+import { AddItemData, BasketId, ChangeItemQuantityData, CreateBasketData, Empty, Sku } from "./schemas.js";
+
+/**
+ * The JSON that travels over NATS. Versioned: a worker refuses a schemaVersion it does not know
+ * rather than guess. 64-bit numbers travel as decimal strings.
+ */
+export const schemaVersion = 1;
+
+const Revision = Type.String({ pattern: "^(0|[1-9][0-9]{0,18})$" });
+const Id = Type.String({ minLength: 1, maxLength: 200 });
+const envelope = <T extends string, D extends Type.TSchema>(type: T, data: D) =>
+  Type.Object(
+    {
+      schemaVersion: Type.Literal(schemaVersion),
+      commandId: Id,
+      basketId: BasketId,
+      correlationId: Type.Optional(Id),
+      expectedRevision: Type.Optional(Revision),
+      type: Type.Literal(type),
+      data,
+    },
+    { additionalProperties: false },
+  );
+
+const CommandMessage = Type.Union([
+  envelope("CreateBasket", CreateBasketData),
+  envelope("AddItem", AddItemData),
+  envelope(
+    "ChangeItemQuantity",
+    Type.Object({ sku: Sku, ...ChangeItemQuantityData.properties }, { additionalProperties: false }),
+  ),
+  envelope("RemoveItem", Type.Object({ sku: Sku }, { additionalProperties: false })),
+  envelope("ClearBasket", Empty),
+  envelope("CheckOut", Empty),
+]);
+type CommandMessage = Static<typeof CommandMessage>;
+const checkCommand = Compile(CommandMessage);
+
+export function encodeCommand(envelope: CommandEnvelope): Uint8Array {
+  const message = {
+    schemaVersion,
+    commandId: envelope.commandId,
+    basketId: envelope.basketId,
+    correlationId: envelope.correlationId,
+    expectedRevision: envelope.expectedRevision?.toString(),
+    type: envelope.command.type,
+    data:
+      envelope.command.type === "CreateBasket"
+        ? withoutBasketId(envelope.command.data)
+        : envelope.command.data,
+  };
+  return encoder.encode(JSON.stringify(message));
+}
+
+/** Decodes and validates a command message; a string explains what is wrong with it. */
+export function decodeCommand(bytes: Uint8Array): CommandEnvelope | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return "The message is not JSON.";
+  }
+  if (
+    typeof json === "object" &&
+    json !== null &&
+    "schemaVersion" in json &&
+    json.schemaVersion !== schemaVersion
+  ) {
+    return `Unsupported schemaVersion ${JSON.stringify(json.schemaVersion)}; this worker speaks ${schemaVersion}.`;
+  }
+  if (!checkCommand.Check(json)) {
+    const [first] = checkCommand.Errors(json);
+    return `Invalid command message: ${first ? `${first.instancePath || "/"} ${first.message}` : "unknown shape"}.`;
+  }
+  const message = json as CommandMessage;
+  const command = (
+    message.type === "CreateBasket"
+      ? { type: message.type, data: { ...message.data, basketId: message.basketId } }
+      : { type: message.type, data: message.data }
+  ) as BasketCommand;
+  return {
+    commandId: message.commandId,
+    basketId: message.basketId,
+    command,
+    expectedRevision: message.expectedRevision === undefined ? undefined : BigInt(message.expectedRevision),
+    correlationId: message.correlationId,
+  };
+}
+
+export function encodeOutcome(outcome: CommandOutcome): Uint8Array {
+  return encoder.encode(
+    JSON.stringify(outcome, (_key, value) => (typeof value === "bigint" ? value.toString() : value)),
+  );
+}
+
+type WireEvent = Omit<RecordedEvent, "revision" | "position" | "recordedAt"> & {
+  revision: string;
+  position: string;
+  recordedAt: string;
+};
+
+/** The inverse of encodeOutcome; the worker is trusted, so only the bigints and dates are restored. */
+export function decodeOutcome(bytes: Uint8Array): CommandOutcome {
+  const json = JSON.parse(decoder.decode(bytes));
+  if (!json.ok) {
+    if (json.code !== "revision_mismatch") return json as CommandFailure;
+    const { expected, actual } = json as { expected: string; actual: string | null };
+    return { ...json, expected: BigInt(expected), actual: actual === null ? null : BigInt(actual) };
+  }
+  return {
+    ...json,
+    revision: BigInt(json.revision),
+    position: json.position === null ? null : BigInt(json.position),
+    events: (json.events as WireEvent[]).map((event) => ({
+      ...event,
+      revision: BigInt(event.revision),
+      position: BigInt(event.position),
+      recordedAt: new Date(event.recordedAt),
+    })),
+  };
+}
+
+const withoutBasketId = ({ basketId: _, ...rest }: { basketId: string }) => rest;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();

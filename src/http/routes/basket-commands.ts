@@ -1,0 +1,180 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import Type from "typebox";
+import { v7 as uuidv7 } from "uuid";
+import type { BasketCommand } from "../../aggregates/basket/index.js";
+import type { CommandBus } from "../../commands/command-bus.js";
+import type { CreateKeys } from "../../commands/create-keys.js";
+import {
+  AddItemData,
+  BasketId,
+  ChangeItemQuantityData,
+  CreateBasketData,
+  Sku,
+} from "../../commands/schemas.js";
+import { BasketBody, replyWithOutcome } from "../command-reply.js";
+import { Problem } from "../problem.js";
+
+export interface BasketCommandRoutesOptions {
+  bus: CommandBus;
+  createKeys: CreateKeys;
+}
+
+const CommandHeaders = Type.Object({
+  "idempotency-key": Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: "^[\\x21-\\x7e]+$",
+      description: "Retry with the same key and the command is applied once; generated when absent.",
+    }),
+  ),
+  "if-match": Type.Optional(
+    Type.String({ pattern: '^"?[0-9]{1,15}"?$', description: "Apply only at this revision (the ETag)." }),
+  ),
+});
+const BasketParams = Type.Object({ id: BasketId });
+const LineParams = Type.Object({ id: BasketId, sku: Sku });
+const problems = {
+  400: Problem,
+  404: Problem,
+  409: Problem,
+  412: Problem,
+  503: Problem,
+  504: Problem,
+};
+const tags = ["basket commands"];
+
+/** The REST face of basket commands: each route builds a command and sends it to a worker. */
+export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (
+  app,
+  { bus, createKeys },
+) => {
+  const routes = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  const send = (request: FastifyRequest, basketId: string, command: BasketCommand) => {
+    const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string };
+    const commandId = headers["idempotency-key"] ?? uuidv7();
+    const ifMatch = headers["if-match"]?.replaceAll('"', "");
+    request.log = request.log.child({ commandId, basketId });
+    return bus.send({
+      commandId,
+      basketId,
+      command,
+      expectedRevision: ifMatch === undefined ? undefined : BigInt(ifMatch),
+      correlationId: request.id,
+    });
+  };
+
+  routes.post(
+    "/baskets",
+    {
+      schema: {
+        tags,
+        summary: "Create a basket",
+        headers: CommandHeaders,
+        body: CreateBasketData,
+        response: { 201: BasketBody, ...problems },
+      },
+      // A create may come with no body at all.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers["idempotency-key"];
+      const basketId = key ? await createKeys.claim(key, uuidv7()) : uuidv7();
+      const outcome = await send(request, basketId, {
+        type: "CreateBasket",
+        data: { basketId, ...request.body },
+      });
+      if (outcome.ok) reply.header("location", `/baskets/${basketId}`);
+      return replyWithOutcome(reply, outcome, true);
+    },
+  );
+
+  routes.post(
+    "/baskets/:id/items",
+    {
+      schema: {
+        tags,
+        summary: "Add an item (adds to the quantity of an sku already in the basket)",
+        headers: CommandHeaders,
+        params: BasketParams,
+        body: AddItemData,
+        response: { 200: BasketBody, ...problems },
+      },
+    },
+    async (request, reply) =>
+      replyWithOutcome(
+        reply,
+        await send(request, request.params.id, { type: "AddItem", data: request.body }),
+      ),
+  );
+
+  routes.put(
+    "/baskets/:id/items/:sku",
+    {
+      schema: {
+        tags,
+        summary: "Change an item's quantity (0 removes it)",
+        headers: CommandHeaders,
+        params: LineParams,
+        body: ChangeItemQuantityData,
+        response: { 200: BasketBody, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { id, sku } = request.params;
+      const command = { type: "ChangeItemQuantity", data: { sku, quantity: request.body.quantity } } as const;
+      return replyWithOutcome(reply, await send(request, id, command));
+    },
+  );
+
+  routes.delete(
+    "/baskets/:id/items/:sku",
+    {
+      schema: {
+        tags,
+        summary: "Remove an item",
+        headers: CommandHeaders,
+        params: LineParams,
+        response: { 200: BasketBody, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { id, sku } = request.params;
+      return replyWithOutcome(reply, await send(request, id, { type: "RemoveItem", data: { sku } }));
+    },
+  );
+
+  routes.delete(
+    "/baskets/:id/items",
+    {
+      schema: {
+        tags,
+        summary: "Clear the basket",
+        headers: CommandHeaders,
+        params: BasketParams,
+        response: { 200: BasketBody, ...problems },
+      },
+    },
+    async (request, reply) =>
+      replyWithOutcome(reply, await send(request, request.params.id, { type: "ClearBasket", data: {} })),
+  );
+
+  routes.post(
+    "/baskets/:id/checkout",
+    {
+      schema: {
+        tags,
+        summary: "Check out",
+        headers: CommandHeaders,
+        params: BasketParams,
+        response: { 200: BasketBody, ...problems },
+      },
+    },
+    async (request, reply) =>
+      replyWithOutcome(reply, await send(request, request.params.id, { type: "CheckOut", data: {} })),
+  );
+};

@@ -1,0 +1,212 @@
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BasketCommand, basketStream } from "../../src/aggregates/basket/index.js";
+import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
+import type { CommandEnvelope } from "../../src/commands/command.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { openTestDatabase } from "../support/databases.js";
+
+describe("the basket command handler", () => {
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    store = new PostgresEventStore(await openTestDatabase("postgres"));
+  });
+  afterAll(() => store?.close());
+
+  const worker = (options = {}) => new BasketCommandHandler(store, { ...defaultHandlerOptions, ...options });
+  const envelope = (basketId: string, command: BasketCommand, extra: Partial<CommandEnvelope> = {}) => ({
+    commandId: uuidv7(),
+    basketId,
+    command,
+    ...extra,
+  });
+  const create = (basketId: string) => envelope(basketId, { type: "CreateBasket", data: { basketId } });
+  const add = (basketId: string, sku: string, quantity = 1) =>
+    envelope(basketId, { type: "AddItem", data: { sku, name: sku, unitPrice: 100, quantity } });
+  const newBasket = async (handler: BasketCommandHandler) => {
+    const basketId = uuidv7();
+    expect(await handler.handle(create(basketId))).toMatchObject({ ok: true, revision: 0n });
+    return basketId;
+  };
+
+  it("applies a command and answers with the basket after it", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const outcome = await handler.handle(add(basketId, "tea", 2));
+    expect(outcome).toMatchObject({
+      ok: true,
+      revision: 1n,
+      duplicate: false,
+      basket: {
+        id: basketId,
+        itemCount: 2,
+        total: 200,
+        lines: [{ sku: "tea", quantity: 2, lineTotal: 200 }],
+      },
+    });
+    expect(outcome.ok && outcome.events.map((e) => e.type)).toEqual(["ItemAdded"]);
+  });
+
+  it("serves a second command from the cache, and rebuilds from the stream on a miss", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const before = { ...handler.stats };
+    await handler.handle(add(basketId, "a"));
+    expect(handler.stats.cacheHits).toBe(before.cacheHits + 1);
+
+    const restarted = worker();
+    expect(await restarted.handle(add(basketId, "b"))).toMatchObject({ ok: true, revision: 2n });
+    expect(restarted.stats).toMatchObject({ cacheMisses: 1, cacheHits: 0 });
+  });
+
+  it("catches a stale cache with the expected revision, catches up and decides again", async () => {
+    const first = worker();
+    const second = worker();
+    const basketId = await newBasket(first);
+    await first.handle(add(basketId, "a"));
+    await second.handle(add(basketId, "b")); // first's cache does not know this
+    const outcome = await first.handle(add(basketId, "c"));
+    expect(outcome).toMatchObject({ ok: true, revision: 3n });
+    expect(outcome.ok && outcome.basket.lines.map((l) => l.sku)).toEqual(["a", "b", "c"]);
+    expect(first.stats.conflicts).toBe(1);
+  });
+
+  it("confirms a refusal on fresh state before giving it", async () => {
+    const first = worker();
+    const second = worker();
+    const basketId = await newBasket(first);
+    await second.handle(add(basketId, "added-elsewhere"));
+    // first's cache has no such line; a fresh read does.
+    const outcome = await first.handle(
+      envelope(basketId, { type: "ChangeItemQuantity", data: { sku: "added-elsewhere", quantity: 5 } }),
+    );
+    expect(outcome).toMatchObject({ ok: true, basket: { lines: [{ sku: "added-elsewhere", quantity: 5 }] } });
+  });
+
+  it("confirms a no-op on fresh state before answering", async () => {
+    const first = worker();
+    const second = worker();
+    const basketId = await newBasket(first);
+    await first.handle(add(basketId, "a", 2));
+    await second.handle(envelope(basketId, { type: "ChangeItemQuantity", data: { sku: "a", quantity: 7 } }));
+    const outcome = await first.handle(
+      envelope(basketId, { type: "ChangeItemQuantity", data: { sku: "a", quantity: 2 } }),
+    );
+    expect(outcome).toMatchObject({ ok: true, revision: 3n, basket: { lines: [{ quantity: 2 }] } });
+  });
+
+  it("answers a retried command with its original outcome, without appending again", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const command = add(basketId, "tea", 3);
+    const original = await handler.handle(command);
+    await handler.handle(add(basketId, "later"));
+    const retried = await handler.handle(command);
+    expect(retried).toMatchObject({ ok: true, duplicate: true, revision: 1n, basket: { itemCount: 3 } });
+    expect(retried.ok && original.ok && retried.events).toEqual(original.ok && original.events);
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(3);
+  });
+
+  it("recognises a retry that reaches another worker, or a restarted one", async () => {
+    const basketId = await newBasket(worker());
+    const command = add(basketId, "tea");
+    await worker().handle(command);
+    expect(await worker().handle(command)).toMatchObject({ ok: true, duplicate: true, revision: 1n });
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(2);
+  });
+
+  it("recognises a retry even when this worker's cache is stale", async () => {
+    const first = worker();
+    const second = worker();
+    const basketId = await newBasket(first);
+    await first.handle(add(basketId, "warm"));
+    const command = add(basketId, "tea");
+    await second.handle(command);
+    expect(await first.handle(command)).toMatchObject({ ok: true, duplicate: true, revision: 2n });
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(3);
+  });
+
+  it("does not take the same commandId on another basket for a duplicate", async () => {
+    const handler = worker();
+    const one = await newBasket(handler);
+    const two = await newBasket(handler);
+    const commandId = uuidv7();
+    await handler.handle({ ...add(one, "a"), commandId });
+    expect(await handler.handle({ ...add(two, "a"), commandId })).toMatchObject({
+      ok: true,
+      duplicate: false,
+    });
+  });
+
+  it("refuses a command whose expected revision is not the basket's, after checking fresh state", async () => {
+    const first = worker();
+    const basketId = await newBasket(first);
+    await worker().handle(add(basketId, "elsewhere"));
+    expect(await first.handle(add(basketId, "x"))).toMatchObject({ ok: true, revision: 2n });
+    expect(await first.handle({ ...add(basketId, "y"), expectedRevision: 1n })).toMatchObject({
+      ok: false,
+      kind: "conflict",
+      code: "revision_mismatch",
+      expected: 1n,
+      actual: 2n,
+    });
+    expect(await first.handle({ ...add(basketId, "y"), expectedRevision: 2n })).toMatchObject({
+      ok: true,
+      revision: 3n,
+    });
+  });
+
+  it("answers rule violations and unknown baskets with their codes, writing nothing", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    expect(await handler.handle(envelope(basketId, { type: "CheckOut", data: {} }))).toMatchObject({
+      ok: false,
+      kind: "rejected",
+      code: "basket_empty",
+    });
+    expect(await handler.handle(add(uuidv7(), "a"))).toMatchObject({
+      ok: false,
+      kind: "not_found",
+      code: "basket_not_found",
+    });
+    expect(await handler.handle(create(basketId))).toMatchObject({
+      ok: false,
+      code: "basket_already_exists",
+    });
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(1);
+  });
+
+  it("runs one basket's commands one at a time, in arrival order", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => handler.handle(add(basketId, `sku-${i}`))),
+    );
+    expect(outcomes.map((o) => o.ok && o.revision)).toEqual(
+      Array.from({ length: 30 }, (_, i) => BigInt(i + 1)),
+    );
+    expect(handler.stats.conflicts).toBe(0);
+  });
+
+  it("answers 'unavailable' at once when its queues are full", async () => {
+    const handler = worker({ maxPendingPerBasket: 2, maxPendingCommands: 3 });
+    const basketId = await newBasket(handler);
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => handler.handle(add(basketId, `s${i}`))),
+    );
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
+    expect(outcomes.filter((o) => !o.ok)).toEqual(
+      Array(4).fill(expect.objectContaining({ kind: "unavailable", code: "overloaded" })),
+    );
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(3);
+  });
+
+  it("forgets evicted baskets", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const misses = handler.stats.cacheMisses;
+    expect(handler.evict((id) => id === basketId)).toBe(1);
+    await handler.handle(add(basketId, "a"));
+    expect(handler.stats.cacheMisses).toBe(misses + 1);
+  });
+});

@@ -1,0 +1,255 @@
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basketStream } from "../../src/aggregates/basket/index.js";
+import { startCommandCluster } from "../support/command-cluster.js";
+
+const json = { "content-type": "application/json" };
+
+describe("REST → NATS → worker → PostgreSQL", () => {
+  let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
+  beforeAll(async () => {
+    cluster = await startCommandCluster({ workers: 2 });
+  });
+  afterAll(() => cluster?.stop());
+
+  const request = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, body?: unknown, headers = {}) =>
+    cluster.app.inject({
+      method,
+      url,
+      headers: body === undefined ? headers : { ...json, ...headers },
+      ...(body === undefined ? {} : { payload: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+  const createBasket = async (body: unknown = {}) => {
+    const response = await request("POST", "/baskets", body);
+    expect(response.statusCode).toBe(201);
+    return response.json().id as string;
+  };
+  const item = (sku: string, quantity = 1, unitPrice = 250) => ({
+    sku,
+    name: `Product ${sku}`,
+    unitPrice,
+    quantity,
+  });
+  const events = (basketId: string) => cluster.store.readStream(basketStream(basketId));
+  const expectProblem = (
+    response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+    status: number,
+    code: string,
+  ) => {
+    expect(response.statusCode).toBe(status);
+    expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({
+      status,
+      code,
+      type: `/problems/${code}`,
+      title: expect.any(String),
+    });
+  };
+
+  it("drives a basket through its whole life", async () => {
+    const created = await request("POST", "/baskets", { visitorId: "visitor-7", currency: "SEK" });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(created.headers.location).toBe(`/baskets/${id}`);
+    expect(created.headers.etag).toBe('"0"');
+    expect(created.headers["x-global-position"]).toMatch(/^\d+$/);
+    expect(created.json()).toEqual({
+      id,
+      visitorId: "visitor-7",
+      status: "open",
+      currency: "SEK",
+      lines: [],
+      itemCount: 0,
+      total: 0,
+      revision: 0,
+    });
+
+    expect((await request("POST", `/baskets/${id}/items`, item("tea", 2, 450))).json()).toMatchObject({
+      revision: 1,
+      total: 900,
+      lines: [{ sku: "tea", name: "Product tea", unitPrice: 450, quantity: 2, lineTotal: 900 }],
+    });
+    await request("POST", `/baskets/${id}/items`, item("mug", 1, 1290));
+    const changed = await request("PUT", `/baskets/${id}/items/tea`, { quantity: 5 });
+    expect(changed.json()).toMatchObject({ revision: 3, itemCount: 6, total: 5 * 450 + 1290 });
+    expect(changed.headers.etag).toBe('"3"');
+    expect((await request("DELETE", `/baskets/${id}/items/mug`)).json()).toMatchObject({
+      revision: 4,
+      total: 2250,
+    });
+    expect((await request("DELETE", `/baskets/${id}/items`)).json()).toMatchObject({
+      revision: 5,
+      lines: [],
+      total: 0,
+    });
+    await request("POST", `/baskets/${id}/items`, item("pot", 1, 3000));
+    const checkedOut = await request("POST", `/baskets/${id}/checkout`);
+    expect(checkedOut.statusCode).toBe(200);
+    expect(checkedOut.json()).toMatchObject({ status: "checked_out", total: 3000, revision: 7 });
+
+    expect((await events(id)).map((e) => e.type)).toEqual([
+      "BasketCreated",
+      "ItemAdded",
+      "ItemAdded",
+      "ItemQuantityChanged",
+      "ItemRemoved",
+      "BasketCleared",
+      "ItemAdded",
+      "BasketCheckedOut",
+    ]);
+  });
+
+  it("takes an sku with characters that need escaping in the path", async () => {
+    const id = await createBasket();
+    await request("POST", `/baskets/${id}/items`, item("A/B 1"));
+    const removed = await request("DELETE", `/baskets/${id}/items/${encodeURIComponent("A/B 1")}`);
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json().lines).toEqual([]);
+  });
+
+  describe("refuses bad input with 400 and writes nothing", () => {
+    it.each([
+      ["a missing field", { sku: "a", name: "A", unitPrice: 1 }],
+      ["an unknown field", { ...item("a"), colour: "red" }],
+      ["a quantity given as text", { ...item("a"), quantity: "2" }],
+      ["a fractional price", { ...item("a"), unitPrice: 2.5 }],
+      ["a negative price", { ...item("a"), unitPrice: -1 }],
+      ["a quantity of 100", item("a", 100)],
+      ["an empty sku", item("")],
+      ["a blank name", { ...item("a"), name: "   " }],
+      ["an array", [item("a")]],
+    ])("%s", async (_, body) => {
+      const id = await createBasket();
+      expectProblem(await request("POST", `/baskets/${id}/items`, body), 400, "invalid_request");
+      expect(await events(id)).toHaveLength(1);
+    });
+
+    it("a body that is not JSON", async () => {
+      const id = await createBasket();
+      expectProblem(await request("POST", `/baskets/${id}/items`, "{not json"), 400, "invalid_json");
+      expect(await events(id)).toHaveLength(1);
+    });
+
+    it("a basket id that is not a UUID", async () => {
+      expectProblem(await request("POST", "/baskets/not-a-uuid/items", item("a")), 400, "invalid_request");
+    });
+
+    it("a currency that is not ISO 4217", async () => {
+      expectProblem(await request("POST", "/baskets", { currency: "euro" }), 400, "invalid_request");
+      expectProblem(await request("POST", "/baskets", { currency: "XXY" }), 409, "invalid_currency");
+    });
+
+    it("an unusable Idempotency-Key or If-Match", async () => {
+      const id = await createBasket();
+      expectProblem(
+        await request("POST", `/baskets/${id}/items`, item("a"), { "idempotency-key": "x".repeat(201) }),
+        400,
+        "invalid_request",
+      );
+      expectProblem(
+        await request("POST", `/baskets/${id}/items`, item("a"), { "if-match": 'W/"1"' }),
+        400,
+        "invalid_request",
+      );
+      expect(await events(id)).toHaveLength(1);
+    });
+
+    it("an unknown route", async () => {
+      expectProblem(await request("GET", "/nowhere"), 404, "route_not_found");
+    });
+  });
+
+  it("answers 404 for a basket that does not exist", async () => {
+    expectProblem(await request("POST", `/baskets/${uuidv7()}/items`, item("a")), 404, "basket_not_found");
+    expectProblem(await request("POST", `/baskets/${uuidv7()}/checkout`), 404, "basket_not_found");
+  });
+
+  it("answers 409 with the rule's code when the basket refuses", async () => {
+    const id = await createBasket();
+    expectProblem(await request("POST", `/baskets/${id}/checkout`), 409, "basket_empty");
+    expectProblem(
+      await request("PUT", `/baskets/${id}/items/absent`, { quantity: 2 }),
+      409,
+      "item_not_in_basket",
+    );
+    await request("POST", `/baskets/${id}/items`, item("a", 60));
+    expectProblem(await request("POST", `/baskets/${id}/items`, item("a", 40)), 409, "quantity_out_of_range");
+    expect(await events(id)).toHaveLength(2);
+  });
+
+  it("answers 412 when If-Match is not the basket's revision, and applies it when it is", async () => {
+    const id = await createBasket();
+    await request("POST", `/baskets/${id}/items`, item("a"));
+    const stale = await request("POST", `/baskets/${id}/items`, item("b"), { "if-match": '"0"' });
+    expectProblem(stale, 412, "revision_mismatch");
+    expect(stale.json()).toMatchObject({ expectedRevision: 0, actualRevision: 1 });
+    const current = await request("POST", `/baskets/${id}/items`, item("b"), { "if-match": '"1"' });
+    expect(current.statusCode).toBe(200);
+    expect(current.headers.etag).toBe('"2"');
+  });
+
+  it("applies a command retried with the same Idempotency-Key once", async () => {
+    const id = await createBasket();
+    const headers = { "idempotency-key": `add-${uuidv7()}` };
+    const first = await request("POST", `/baskets/${id}/items`, item("a", 2), headers);
+    await request("POST", `/baskets/${id}/items`, item("b"));
+    const retry = await request("POST", `/baskets/${id}/items`, item("a", 2), headers);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.json()).toEqual(first.json());
+    expect((await events(id)).filter((e) => e.type === "ItemAdded")).toHaveLength(2);
+  });
+
+  it("creates one basket for a create retried with the same Idempotency-Key", async () => {
+    const headers = { "idempotency-key": `create-${uuidv7()}` };
+    const first = await request("POST", "/baskets", { visitorId: "v" }, headers);
+    const retry = await request("POST", "/baskets", { visitorId: "v" }, headers);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.json().id).toBe(first.json().id);
+    expect(await events(first.json().id)).toHaveLength(1);
+  });
+
+  it("loses no update when two workers race on one basket", async () => {
+    const id = await createBasket();
+    await request("POST", `/baskets/${id}/items`, item("shared", 1));
+    const skus = Array.from({ length: 40 }, (_, i) => `sku-${i}`);
+    const [distinct, increments] = await Promise.all([
+      Promise.all(skus.map((sku) => request("POST", `/baskets/${id}/items`, item(sku)))),
+      Promise.all(skus.map(() => request("POST", `/baskets/${id}/items`, item("shared", 1)))),
+    ]);
+    // A command may give up after many conflicts (409 write_conflict), but then it changed nothing.
+    for (const response of [...distinct, ...increments]) {
+      if (response.statusCode !== 200) expectProblem(response, 409, "write_conflict");
+    }
+    const acked = (responses: typeof distinct) => responses.filter((r) => r.statusCode === 200).length;
+    const final = (await request("POST", `/baskets/${id}/items`, item("last"))).json();
+    expect(final.lines.map((line: { sku: string }) => line.sku).sort()).toEqual(
+      ["shared", "last", ...skus.filter((_, i) => distinct[i]?.statusCode === 200)].sort(),
+    );
+    expect(final.lines.find((line: { sku: string }) => line.sku === "shared").quantity).toBe(
+      1 + acked(increments),
+    );
+    expect(final.revision).toBe(2 + acked(distinct) + acked(increments));
+    expect(acked(distinct) + acked(increments)).toBeGreaterThan(70);
+    const served = cluster.workers.map(({ handler }) => handler.stats.cacheHits + handler.stats.cacheMisses);
+    expect(served.every((n) => n > 0)).toBe(true);
+  });
+
+  it("is discoverable with $SRV.PING and reports per-endpoint counts in $SRV.STATS", async () => {
+    const pings = [];
+    for await (const reply of await cluster.apiNc.requestMany(`$SRV.PING.${cluster.prefix}`, undefined, {
+      maxWait: 500,
+    })) {
+      pings.push(reply.json());
+    }
+    expect(pings).toHaveLength(2);
+    const stats = (await cluster.apiNc.request(`$SRV.STATS.${cluster.prefix}`)).json<{
+      endpoints: { name: string; num_requests: number; data: { succeeded: number } }[];
+    }>();
+    expect(stats.endpoints[0]).toMatchObject({ name: "commands", num_requests: expect.any(Number) });
+    expect(stats.endpoints[0]?.num_requests).toBeGreaterThan(0);
+    expect(stats.endpoints[0]?.data.succeeded).toBeGreaterThan(0);
+  });
+});

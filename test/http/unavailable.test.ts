@@ -1,0 +1,44 @@
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCommandCluster } from "../support/command-cluster.js";
+
+describe("when no worker answers", () => {
+  let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
+  beforeAll(async () => {
+    cluster = await startCommandCluster({ workers: 0, timeoutMs: 300 });
+  });
+  afterAll(() => cluster?.stop());
+
+  const addItem = (basketId: string) =>
+    cluster.app.inject({
+      method: "POST",
+      url: `/baskets/${basketId}/items`,
+      payload: { sku: "a", name: "A", unitPrice: 1, quantity: 1 },
+    });
+
+  it("answers 503 with Retry-After when no worker serves commands (the command surely did not run)", async () => {
+    const response = await addItem(uuidv7());
+    expect(response.statusCode).toBe(503);
+    expect(response.headers["retry-after"]).toBe("1");
+    expect(response.json()).toMatchObject({ status: 503, code: "no_workers" });
+  });
+
+  it("answers 504 when a worker took the command but did not answer in time (outcome unknown)", async () => {
+    const basketId = uuidv7();
+    const silent = cluster.apiNc.subscribe(`${cluster.prefix}.cmd.${basketId}`); // takes it, never answers
+    try {
+      const response = await addItem(basketId);
+      expect(response.statusCode).toBe(504);
+      expect(response.json()).toMatchObject({ status: 504, code: "timeout" });
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+
+  it("serves again as soon as a worker joins", async () => {
+    await cluster.addWorker();
+    const created = await cluster.app.inject({ method: "POST", url: "/baskets" });
+    expect(created.statusCode).toBe(201);
+    expect((await addItem(created.json().id)).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, describe, expect, it } from "vitest";
+import { startCommandCluster } from "../support/command-cluster.js";
+import { testNatsUrl } from "../support/nats.js";
+import { startCli } from "../support/processes.js";
+
+const listening = (line: Record<string, unknown>) => /basket service \(\w+\) at http/.test(String(line.msg));
+const urlOf = (line: Record<string, unknown>) => /at (http:\/\/\S+)/.exec(String(line.msg))?.[1] as string;
+
+describe("basket serve", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves the whole API on embedded PGlite with no servers, and stops cleanly on SIGTERM", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "basket-pglite-"));
+    dirs.push(dataDir);
+    const service = startCli(["serve"], { PORT: "0", PGLITE_DATA_DIR: dataDir });
+    const url = urlOf(await service.waitFor(listening, 30_000));
+
+    const created = await fetch(`${url}/baskets`, { method: "POST" });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const added = await fetch(`${url}/baskets/${id}/items`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
+    });
+    expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
+    expect((await fetch(`${url}/docs/json`)).status).toBe(200);
+
+    service.child.kill("SIGTERM");
+    expect(await service.exited).toBe(0);
+  });
+
+  it("stops with a message naming the variable when configuration is wrong", async () => {
+    const badPort = startCli(["serve"], { PORT: "eighty" });
+    expect(await badPort.exited).toBe(1);
+    expect(badPort.lines.map((l) => l.msg).join("\n")).toMatch(/PORT="eighty" is not valid/);
+
+    const apiWithoutNats = startCli(["serve", "--role", "api"], {});
+    expect(await apiWithoutNats.exited).toBe(1);
+    expect(apiWithoutNats.lines.map((l) => l.msg).join("\n")).toMatch(/NATS_URL is required for --role api/);
+  });
+
+  it("refuses an unknown role", async () => {
+    const unknown = startCli(["serve", "--role", "boss"], {});
+    expect(await unknown.exited).not.toBe(0);
+    expect(unknown.lines.map((l) => l.msg).join("\n")).toMatch(/Allowed choices are api, worker, all/);
+  });
+
+  it("loses no command in flight when a worker process is shut down", async () => {
+    const cluster = await startCommandCluster({ workers: 1 });
+    try {
+      const worker = startCli(["serve", "--role", "worker"], {
+        DATABASE_URL: cluster.databaseUrl,
+        NATS_URL: testNatsUrl,
+        NATS_SUBJECT_PREFIX: cluster.prefix,
+        LOG_LEVEL: "debug",
+      });
+      await worker.waitFor((line) => line.msg === "worker serving basket commands");
+
+      const baskets = await Promise.all(
+        Array.from(
+          { length: 20 },
+          async () => (await cluster.app.inject({ method: "POST", url: "/baskets" })).json().id,
+        ),
+      );
+      let sent = 0;
+      const commandIds: string[] = [];
+      const send = async () => {
+        const i = sent++;
+        const commandId = uuidv7();
+        commandIds.push(commandId);
+        const response = await cluster.app.inject({
+          method: "POST",
+          url: `/baskets/${baskets[i % baskets.length]}/items`,
+          headers: { "idempotency-key": commandId },
+          payload: { sku: `sku-${i % 40}`, name: "x", unitPrice: 1, quantity: 1 },
+        });
+        return response.statusCode;
+      };
+      const load = Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const statuses: number[] = [];
+          while (sent < 600) statuses.push(await send());
+          return statuses;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      worker.child.kill("SIGTERM");
+      const statuses = (await load).flat();
+
+      expect(await worker.exited).toBe(0);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      const handledByProcess = worker.lines.filter((l) => l.msg === "command applied").length;
+      expect(handledByProcess).toBeGreaterThan(0);
+      const stored = new Map<string, number>();
+      for (const basketId of baskets) {
+        for (const event of await cluster.store.readStream(`basket-${basketId}`)) {
+          const id = event.metadata.commandId as string;
+          stored.set(id, (stored.get(id) ?? 0) + 1);
+        }
+      }
+      for (const commandId of commandIds) expect(stored.get(commandId)).toBe(1);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Every line the process logged, parsed where it was JSON. */
+  lines: Record<string, unknown>[];
+  /** Resolves with the first log line that satisfies `match`. */
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `basket <args>` (the real CLI, through tsx) with the given environment. */
+export function startCli(args: string[], env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<{
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }>();
+  const onLine = (text: string) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      line = { msg: text };
+    }
+    lines.push(line);
+    for (const waiter of waiters) if (waiter.match(line)) waiter.resolve(line);
+  };
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", onLine);
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return {
+    child,
+    lines,
+    exited,
+    waitFor(match, timeoutMs = 20_000) {
+      const seen = lines.find(match);
+      if (seen) return Promise.resolve(seen);
+      const log = () => lines.map((line) => JSON.stringify(line)).join("\n");
+      return new Promise((resolve, reject) => {
+        const settle = (error?: Error, line?: Record<string, unknown>) => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          if (error) reject(error);
+          else resolve(line as Record<string, unknown>);
+        };
+        const waiter = { match, resolve: (line: Record<string, unknown>) => settle(undefined, line) };
+        const timer = setTimeout(
+          () => settle(new Error(`No matching log line in ${timeoutMs} ms; got:\n${log()}`)),
+          timeoutMs,
+        );
+        waiters.add(waiter);
+        exited.then(() =>
+          setTimeout(() => waiters.has(waiter) && settle(new Error(`Process exited; log:\n${log()}`)), 50),
+        );
+      });
+    },
+  };
+}
