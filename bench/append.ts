@@ -38,7 +38,10 @@ const single = { maxAppendsPerTransaction: 1, maxConcurrentTransactions: 32 };
 const results = [
   await run("postgres, 1 writer", "postgres", 1, single),
   await run("postgres, 32 writers, one transaction each", "postgres", 32, single),
-  await run("postgres, 32 writers, group commit", "postgres", 32, {}),
+  await run("postgres, 32 writers, group commit (1 transaction in flight)", "postgres", 32, {}),
+  await run("postgres, 32 writers, group commit (4 transactions in flight)", "postgres", 32, {
+    maxConcurrentTransactions: 4,
+  }),
   await run("pglite, 1 writer", "pglite", 1, {}),
   await run("pglite, 32 writers, group commit", "pglite", 32, {}),
 ];

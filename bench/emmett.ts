@@ -85,9 +85,10 @@ export async function runEmmettWorkload(options: EmmettWorkloadOptions): Promise
   });
 
   // Left to itself Emmett would open a pg pool of pg's default 10 connections, which would
-  // cap every run at 10 commands in flight. Our service gets one connection per command in
-  // flight, so Emmett does too: its `withSession` holds one connection for a whole command.
+  // cap every run at 10 commands in flight (its `withSession` holds one connection for a whole
+  // command). A pool as large as the concurrency keeps connections from being its limit.
   const pool = new pg.Pool({ connectionString, max: concurrency });
+  pool.on("error", () => {}); // an idle connection closed by the server must not end the run
   const store = getPostgreSQLEventStore(connectionString, { connectionOptions: { pool } });
   try {
     // Emmett would create its schema lazily on the first read or append; do it up front so the

@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   host: string;
   database: DatabaseConfig;
+  /** Append transactions in flight per process (group commit batches what waits behind them). */
+  appendConcurrency: number;
   /** Run migrations at start (the default for PGlite, where nobody else would). */
   migrateOnStart: boolean;
   /** Without it, `serve --role all` dispatches commands in-process. */
@@ -44,6 +46,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer("PORT", 3000, 0, 65_535),
     host: env.HOST ?? "127.0.0.1",
     database,
+    appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
     subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),

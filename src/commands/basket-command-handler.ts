@@ -1,35 +1,21 @@
 import { LRUCache } from "lru-cache";
-import {
-  type Basket,
-  BasketError,
-  type BasketEvent,
-  basketStream,
-  decide,
-  evolve,
-  initialBasket,
-  toBasketView,
-} from "../aggregates/basket/index.js";
+import { basketStream, initialBasket, toBasketView } from "../aggregates/basket/index.js";
 import { WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
+import { type CachedBasket, foldRecorded, planBatch } from "./batch-plan.js";
 import { type CommandEnvelope, type CommandOutcome, type CommandSuccess, failure } from "./command.js";
-import { KeyedQueue, Overloaded } from "./keyed-queue.js";
-
-/** A basket as this worker last saw it in the store. */
-interface CachedBasket {
-  state: Basket;
-  /** Revision of the last event folded in; -1 when the stream does not exist. */
-  revision: bigint;
-  /** Which revisions each command produced: how a retried command is recognised. */
-  commands: Map<string, { first: bigint; last: bigint }>;
-}
+import { storeUnavailable } from "./command-bus.js";
+import { KeyedBatchQueue, Overloaded } from "./keyed-batch-queue.js";
 
 export interface HandlerOptions {
   cacheMaxBaskets: number;
   cacheIdleMs: number;
-  /** Appends tried before a command fails with write_conflict. */
+  /** Appends tried before the commands fail with write_conflict. */
   maxAttempts: number;
   maxPendingCommands: number;
   maxPendingPerBasket: number;
+  /** Commands of one basket decided together and written in one append. */
+  maxBatch: number;
 }
 
 export const defaultHandlerOptions: HandlerOptions = {
@@ -38,6 +24,7 @@ export const defaultHandlerOptions: HandlerOptions = {
   maxAttempts: 25,
   maxPendingCommands: 10_000,
   maxPendingPerBasket: 100,
+  maxBatch: 32,
 };
 
 export interface HandlerStats {
@@ -47,13 +34,16 @@ export interface HandlerStats {
 }
 
 /**
- * Handles basket commands against cached state. The cache is only ever a head start: every
- * append names the revision it decided on, so a stale cache costs a conflict and a retry on
- * fresh state, never a wrong write. Refusals and no-ops are confirmed on fresh state too.
+ * Handles basket commands against cached state, one basket's commands at a time: commands
+ * that queue up behind a running one are decided together, in order, and written in one append.
+ *
+ * The cache is only ever a head start. Every append names the revision its decisions were made
+ * on, so a stale cache costs a conflict and a retry on fresh state, never a wrong write; and a
+ * refusal or no-op that wrote nothing is confirmed on fresh state before it is answered.
  */
 export class BasketCommandHandler {
   readonly #cache: LRUCache<string, CachedBasket>;
-  readonly #queue: KeyedQueue;
+  readonly #queue: KeyedBatchQueue<CommandEnvelope, CommandOutcome>;
   readonly stats: HandlerStats = { cacheHits: 0, cacheMisses: 0, conflicts: 0 };
 
   constructor(
@@ -65,9 +55,10 @@ export class BasketCommandHandler {
       ttl: options.cacheIdleMs,
       updateAgeOnGet: true,
     });
-    this.#queue = new KeyedQueue({
+    this.#queue = new KeyedBatchQueue((basketId, batch) => this.executeBatch(basketId, batch), {
       maxPending: options.maxPendingCommands,
       maxPerKey: options.maxPendingPerBasket,
+      maxBatch: options.maxBatch,
     });
   }
 
@@ -78,11 +69,11 @@ export class BasketCommandHandler {
 
   async handle(envelope: CommandEnvelope): Promise<CommandOutcome> {
     try {
-      return await this.#queue.run(envelope.basketId, () => this.execute(envelope));
+      return await this.#queue.submit(envelope.basketId, envelope);
     } catch (error) {
       if (error instanceof Overloaded)
         return failure({ kind: "unavailable", code: "overloaded", message: error.message });
-      throw error;
+      return failure({ kind: "unavailable", code: "store_unavailable", message: storeUnavailable(error) });
     }
   }
 
@@ -95,79 +86,80 @@ export class BasketCommandHandler {
     return evicted;
   }
 
-  private async execute(envelope: CommandEnvelope): Promise<CommandOutcome> {
-    const { basketId, commandId } = envelope;
+  private async executeBatch(basketId: string, envelopes: CommandEnvelope[]): Promise<CommandOutcome[]> {
     let basket = await this.cached(basketId);
     let fresh = false;
     for (let attempt = 1; ; ) {
-      const previous = basket.commands.get(commandId);
-      if (previous) return this.replay(basketId, previous);
-
-      if (envelope.expectedRevision !== undefined && envelope.expectedRevision !== basket.revision) {
+      const plan = planBatch(basket, envelopes);
+      if (plan.events.length === 0) {
+        // Nothing to write means nothing proves the state was current: check before answering.
         if (!fresh) {
-          ({ basket, fresh } = await this.catchUp(basketId, basket));
+          basket = await this.catchUp(basketId, basket);
+          fresh = true;
           continue;
         }
-        return failure({
-          kind: "conflict",
-          code: "revision_mismatch",
-          expected: envelope.expectedRevision,
-          actual: basket.revision < 0n ? null : basket.revision,
-          message: `The basket is at revision ${basket.revision}, not ${envelope.expectedRevision}.`,
-        });
+        return this.settle(basketId, plan.results, []);
       }
-
-      let events: BasketEvent[];
       try {
-        events = decide(envelope.command, basket.state);
-      } catch (error) {
-        if (!(error instanceof BasketError)) throw error;
-        if (!fresh) {
-          ({ basket, fresh } = await this.catchUp(basketId, basket));
-          continue;
-        }
-        return error.code === "basket_not_found"
-          ? failure({ kind: "not_found", code: error.code, message: error.message })
-          : failure({ kind: "rejected", code: error.code, message: error.message });
-      }
-      if (events.length === 0) {
-        if (!fresh) {
-          ({ basket, fresh } = await this.catchUp(basketId, basket));
-          continue;
-        }
-        return success(basket, null, [], false);
-      }
-
-      try {
-        const metadata = {
-          commandId,
-          correlationId: envelope.correlationId ?? commandId,
-          causationId: commandId,
-        };
         const result = await this.store.append(
           basketStream(basketId),
-          events.map((event) => ({ ...event, metadata })),
+          plan.events,
           expectedRevisionOf(basket),
         );
-        basket = fold(basket, result.events);
-        this.#cache.set(basketId, basket);
-        return success(basket, result.position, result.events, false);
+        this.#cache.set(basketId, foldRecorded(basket, result.events));
+        return this.settle(basketId, plan.results, result.events);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision)) throw error;
         this.stats.conflicts++;
         if (++attempt > this.options.maxAttempts) {
           this.#cache.delete(basketId);
-          return failure({
-            kind: "conflict",
-            code: "write_conflict",
-            message: `The basket kept changing under the command; gave up after ${this.options.maxAttempts} attempts.`,
-          });
+          const message = `The basket kept changing; gave up after ${this.options.maxAttempts} attempts.`;
+          return envelopes.map(() => failure({ kind: "conflict", code: "write_conflict", message }));
         }
         // A little random wait lets two workers racing on one basket fall out of step.
         await sleep(Math.random() * Math.min(attempt * 2, 20));
-        ({ basket, fresh } = await this.catchUp(basketId, basket));
+        basket = await this.catchUp(basketId, basket);
+        fresh = true;
       }
     }
+  }
+
+  /** Turns a plan whose decisions now stand into each command's outcome. */
+  private async settle(
+    basketId: string,
+    results: ReturnType<typeof planBatch>["results"],
+    written: RecordedEvent[],
+  ): Promise<CommandOutcome[]> {
+    const outcomes: CommandOutcome[] = [];
+    let offset = 0;
+    for (const result of results) {
+      switch (result.kind) {
+        case "appends": {
+          const events = written.slice(offset, offset + result.eventCount);
+          offset += result.eventCount;
+          const last = events.at(-1) as RecordedEvent;
+          outcomes.push(success(result.after, last.revision, last.position, events, false));
+          break;
+        }
+        case "unchanged":
+          outcomes.push(success(result.after, result.revision, null, [], false));
+          break;
+        case "refused":
+          outcomes.push(result.failure);
+          break;
+        case "applied before":
+          outcomes.push(await this.replay(basketId, result.revisions));
+          break;
+        case "same as": {
+          const original = outcomes[result.index] as CommandOutcome;
+          outcomes.push(original.ok ? { ...original, duplicate: true } : original);
+          break;
+        }
+        default:
+          result satisfies never;
+      }
+    }
+    return outcomes;
   }
 
   private async cached(basketId: string): Promise<CachedBasket> {
@@ -178,20 +170,17 @@ export class BasketCommandHandler {
     }
     this.stats.cacheMisses++;
     const empty: CachedBasket = { state: initialBasket, revision: -1n, commands: new Map() };
-    const basket = fold(empty, await this.store.readStream(basketStream(basketId)));
+    const basket = foldRecorded(empty, await this.store.readStream(basketStream(basketId)));
     if (basket.revision >= 0n) this.#cache.set(basketId, basket);
     return basket;
   }
 
   /** Reads what others appended since the cached revision. */
-  private async catchUp(
-    basketId: string,
-    basket: CachedBasket,
-  ): Promise<{ basket: CachedBasket; fresh: true }> {
+  private async catchUp(basketId: string, basket: CachedBasket): Promise<CachedBasket> {
     const newer = await this.store.readStream(basketStream(basketId), basket.revision + 1n);
-    const caughtUp = fold(basket, newer);
+    const caughtUp = foldRecorded(basket, newer);
     if (caughtUp.revision >= 0n) this.#cache.set(basketId, caughtUp);
-    return { basket: caughtUp, fresh: true };
+    return caughtUp;
   }
 
   /** The original outcome of a command applied before, read back from the stream. */
@@ -201,26 +190,10 @@ export class BasketCommandHandler {
   ): Promise<CommandSuccess> {
     const history = await this.store.readStream(basketStream(basketId));
     const upTo = history.filter((event) => event.revision <= revisions.last);
-    const basket = fold({ state: initialBasket, revision: -1n, commands: new Map() }, upTo);
+    const basket = foldRecorded({ state: initialBasket, revision: -1n, commands: new Map() }, upTo);
     const events = upTo.filter((event) => event.revision >= revisions.first);
-    return success(basket, events.at(-1)?.position ?? null, events, true);
+    return success(basket.state, basket.revision, events.at(-1)?.position ?? null, events, true);
   }
-}
-
-/** Folds recorded events into a copy of the cached basket, indexing their commands. */
-function fold(basket: CachedBasket, recorded: RecordedEvent[]): CachedBasket {
-  if (recorded.length === 0) return basket;
-  let state = basket.state;
-  const commands = new Map(basket.commands);
-  for (const event of recorded) {
-    state = evolve(state, event as unknown as BasketEvent);
-    const commandId = event.metadata.commandId;
-    if (commandId) {
-      const known = commands.get(commandId);
-      commands.set(commandId, { first: known?.first ?? event.revision, last: event.revision });
-    }
-  }
-  return { state, revision: (recorded.at(-1) as RecordedEvent).revision, commands };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -229,12 +202,18 @@ const expectedRevisionOf = (basket: CachedBasket): ExpectedRevision =>
   basket.revision < 0n ? "no_stream" : basket.revision;
 
 function success(
-  basket: CachedBasket,
+  state: CachedBasket["state"],
+  revision: bigint,
   position: bigint | null,
   events: RecordedEvent[],
   duplicate: boolean,
 ): CommandSuccess {
-  const view = toBasketView(basket.state);
+  const basket = toView(state);
+  return { ok: true, revision, position, events, basket, duplicate };
+}
+
+function toView(state: CachedBasket["state"]) {
+  const view = toBasketView(state);
   if (!view) throw new Error("A command succeeded on a basket that does not exist");
-  return { ok: true, revision: basket.revision, position, events, basket: view, duplicate };
+  return view;
 }

@@ -93,9 +93,25 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope | string {
 }
 
 export function encodeOutcome(outcome: CommandOutcome): Uint8Array {
-  return encoder.encode(
-    JSON.stringify(outcome, (_key, value) => (typeof value === "bigint" ? value.toString() : value)),
-  );
+  return encoder.encode(JSON.stringify(toWire(outcome)));
+}
+
+/** Bigints as decimal strings, spelled out: a JSON.stringify replacer would visit every value. */
+function toWire(outcome: CommandOutcome) {
+  if (!outcome.ok) {
+    if (outcome.code !== "revision_mismatch") return outcome;
+    return { ...outcome, expected: outcome.expected.toString(), actual: outcome.actual?.toString() ?? null };
+  }
+  return {
+    ...outcome,
+    revision: outcome.revision.toString(),
+    position: outcome.position?.toString() ?? null,
+    events: outcome.events.map((event) => ({
+      ...event,
+      revision: event.revision.toString(),
+      position: event.position.toString(),
+    })),
+  };
 }
 
 type WireEvent = Omit<RecordedEvent, "revision" | "position" | "recordedAt"> & {

@@ -39,7 +39,10 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     let store: EventStore | undefined;
     let handler: BasketCommandHandler | undefined;
     if (role !== "api") {
-      store = await openEventStore(config.database, { migrate: config.migrateOnStart });
+      store = await openEventStore(config.database, {
+        migrate: config.migrateOnStart,
+        appendConcurrency: config.appendConcurrency,
+      });
       stops.push(() => (store as EventStore).close());
       handler = new BasketCommandHandler(store, {
         ...defaultHandlerOptions,

@@ -188,6 +188,38 @@ describe("the basket command handler", () => {
     expect(handler.stats.conflicts).toBe(0);
   });
 
+  it("decides commands that queue up together in order, and refuses one without failing the rest", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const commands = [
+      add(basketId, "a"),
+      add(basketId, "b"),
+      envelope(basketId, { type: "RemoveItem", data: { sku: "never-added" } }),
+      envelope(basketId, { type: "ChangeItemQuantity", data: { sku: "a", quantity: 9 } }),
+      add(basketId, "c"),
+    ];
+    const outcomes = await Promise.all(commands.map((command) => handler.handle(command)));
+    expect(outcomes.map((o) => (o.ok ? o.revision : o.code))).toEqual([1n, 2n, "item_not_in_basket", 3n, 4n]);
+    expect(outcomes[3]).toMatchObject({
+      basket: { itemCount: 10, lines: [{ sku: "a", quantity: 9 }, { sku: "b" }] },
+    });
+    const stream = await store.readStream(basketStream(basketId));
+    expect(stream.map((e) => e.metadata.commandId)).toEqual([
+      stream[0]?.metadata.commandId,
+      ...[0, 1, 3, 4].map((i) => commands[i]?.commandId),
+    ]);
+  });
+
+  it("answers the same command sent twice in one batch once", async () => {
+    const handler = worker();
+    const basketId = await newBasket(handler);
+    const command = add(basketId, "a", 2);
+    const [first, second] = await Promise.all([handler.handle(command), handler.handle(command)]);
+    expect(first).toMatchObject({ ok: true, revision: 1n, duplicate: false });
+    expect(second).toMatchObject({ ok: true, revision: 1n, duplicate: true });
+    expect(await store.readStream(basketStream(basketId))).toHaveLength(2);
+  });
+
   it("answers 'unavailable' at once when its queues are full", async () => {
     const handler = worker({ maxPendingPerBasket: 2, maxPendingCommands: 3 });
     const basketId = await newBasket(handler);

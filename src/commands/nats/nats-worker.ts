@@ -1,7 +1,7 @@
 import type { NatsConnection, ServiceMsg } from "nats";
 import type { Logger } from "pino";
 import type { BasketCommandHandler } from "../basket-command-handler.js";
-import { type CommandOutcome, type FailureKind, failure } from "../command.js";
+import { type CommandEnvelope, type CommandOutcome, type FailureKind, failure } from "../command.js";
 import { storeUnavailable } from "../command-bus.js";
 import { decodeCommand, encodeOutcome } from "../wire.js";
 import { commandWildcard, workerQueue } from "./subjects.js";
@@ -62,10 +62,7 @@ export async function startNatsWorker(
           message: storeUnavailable(error),
         });
       }
-      const log = options.log.child({ commandId: envelope.commandId, basketId: envelope.basketId });
-      if (outcome.ok)
-        log.debug({ type: envelope.command.type, revision: outcome.revision.toString() }, "command applied");
-      else log.info({ type: envelope.command.type, code: outcome.code }, "command refused");
+      logOutcome(options.log, envelope, outcome);
     }
     counts.processingMs += performance.now() - started;
     if (outcome.ok) {
@@ -95,6 +92,17 @@ export async function startNatsWorker(
       await Promise.all(inFlight);
     },
   };
+}
+
+function logOutcome(log: Logger, envelope: CommandEnvelope, outcome: CommandOutcome): void {
+  if (!log.isLevelEnabled(outcome.ok ? "debug" : "info")) return;
+  const { commandId, basketId, command } = envelope;
+  if (outcome.ok)
+    log.debug(
+      { commandId, basketId, type: command.type, revision: `${outcome.revision}` },
+      "command applied",
+    );
+  else log.info({ commandId, basketId, type: command.type, code: outcome.code }, "command refused");
 }
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);

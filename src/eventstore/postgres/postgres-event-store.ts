@@ -30,7 +30,11 @@ interface PendingAppend {
 export interface PostgresEventStoreOptions {
   /** Appends of different streams that arrive together share one transaction, up to this many. */
   maxAppendsPerTransaction?: number;
-  /** Transactions in flight at once; PGlite has one connection, so 1 there. */
+  /**
+   * Append transactions in flight at once. One (the default) lets appends queue behind the
+   * running transaction and go together in the next: on a small machine that beats several
+   * smaller transactions competing for the same cores (bench/commands.ts).
+   */
   maxConcurrentTransactions?: number;
 }
 
@@ -55,7 +59,7 @@ export class PostgresEventStore implements EventStore {
       (append) => append.stream,
       {
         maxBatch: options.maxAppendsPerTransaction ?? 256,
-        maxConcurrent: options.maxConcurrentTransactions ?? (database.kind === "pglite" ? 1 : 4),
+        maxConcurrent: options.maxConcurrentTransactions ?? 1,
       },
     );
   }

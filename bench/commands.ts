@@ -1,0 +1,107 @@
+/**
+ * Commands over NATS request-reply into one worker process on PostgreSQL, and — in the same
+ * run — the same workload through Emmett's CommandHandler on PostgreSQL. Each command adds an
+ * item to a basket.
+ *   npm run bench   (or: npx tsx bench/commands.ts)
+ */
+import { v7 as uuidv7 } from "uuid";
+import { NatsCommandBus } from "../src/commands/nats/nats-command-bus.js";
+import { createPostgresDatabase } from "../test/support/databases.js";
+import { connectNats, testNatsUrl, uniquePrefix } from "../test/support/nats.js";
+import { startCli } from "../test/support/processes.js";
+import { runEmmettWorkload } from "./emmett.js";
+import { drive, summarise } from "./stats.js";
+
+const concurrency = 64;
+const workloads = [
+  { baskets: 1_000, commandsPerBasket: 20 },
+  { baskets: 100, commandsPerBasket: 200 },
+];
+
+async function runOurs(workload: (typeof workloads)[number]) {
+  const database = await createPostgresDatabase();
+  const prefix = uniquePrefix("bench");
+  const worker = startCli(["serve", "--role", "worker"], {
+    DATABASE_URL: database.url,
+    MIGRATE_ON_START: "true",
+    NATS_URL: testNatsUrl,
+    NATS_SUBJECT_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+  });
+  const nc = await connectNats("bench");
+  try {
+    await worker.waitFor(() => true).catch(() => {});
+    await waitForWorker(nc, prefix);
+    const bus = new NatsCommandBus(nc, { subjectPrefix: prefix, timeoutMs: 30_000 });
+    const send = async (basketId: string, command: Parameters<typeof bus.send>[0]["command"]) => {
+      const outcome = await bus.send({ commandId: uuidv7(), basketId, command });
+      if (!outcome.ok) throw new Error(`${command.type} failed: ${outcome.code} ${outcome.message}`);
+    };
+    const create = (basketId: string) => send(basketId, { type: "CreateBasket", data: { basketId } });
+    const add = (basketId: string, n: number) =>
+      // Ten lines whatever the stream's length, so the two workloads differ only in history.
+      send(basketId, {
+        type: "AddItem",
+        data: { sku: `sku-${n % 10}`, name: "Tea", unitPrice: 450, quantity: 1 },
+      });
+
+    const warmup = Array.from({ length: 200 }, () => uuidv7());
+    await drive(warmup.length, concurrency, (i) =>
+      create(warmup[i] as string).then(() => add(warmup[i] as string, 0)),
+    );
+    const baskets = Array.from({ length: workload.baskets }, () => uuidv7());
+    await drive(baskets.length, concurrency, (i) => create(baskets[i] as string));
+    // Command i goes to basket i % baskets, so each basket's commands are spread over the run.
+    return await drive(workload.baskets * workload.commandsPerBasket, concurrency, (i) =>
+      add(baskets[i % workload.baskets] as string, Math.floor(i / workload.baskets)),
+    );
+  } finally {
+    await nc.close();
+    worker.child.kill("SIGTERM");
+    await worker.exited;
+    await database.drop();
+  }
+}
+
+async function waitForWorker(nc: Awaited<ReturnType<typeof connectNats>>, prefix: string) {
+  for (let i = 0; i < 100; i++) {
+    const replies = await nc.requestMany(`$SRV.PING.${prefix}`, undefined, { maxWait: 200 });
+    for await (const _ of replies) return;
+  }
+  throw new Error("The worker did not start");
+}
+
+async function runEmmett(workload: (typeof workloads)[number]) {
+  const database = await createPostgresDatabase();
+  try {
+    const { latenciesMs, elapsedMs } = await runEmmettWorkload({
+      connectionString: database.url,
+      concurrency,
+      ...workload,
+    });
+    return { latencies: latenciesMs, elapsedMs };
+  } finally {
+    await database.drop();
+  }
+}
+
+const rows = [];
+for (const workload of workloads) {
+  const label = `${workload.baskets} baskets × ${workload.commandsPerBasket}`;
+  const ours = await runOurs(workload);
+  rows.push(summarise(`ours (NATS + worker): ${label}`, ours.latencies, ours.elapsedMs));
+  const emmett = await runEmmett(workload);
+  rows.push(summarise(`Emmett CommandHandler: ${label}`, emmett.latencies, emmett.elapsedMs));
+}
+console.log(`\nbench/commands.ts: AddItem commands, ${concurrency} in flight`);
+console.table(rows);
+const [ours20, emmett20, ours200, emmett200] = rows.map((row) => row.perSecond) as [
+  number,
+  number,
+  number,
+  number,
+];
+console.log(
+  `ours / Emmett: ${(ours20 / emmett20).toFixed(2)}× (20 per basket), ${(ours200 / emmett200).toFixed(2)}× (200 per basket)`,
+);
+console.log(`ours, 200 per basket / 20 per basket: ${((ours200 / ours20) * 100).toFixed(0)}%`);
