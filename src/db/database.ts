@@ -11,12 +11,23 @@ export type DatabaseConfig =
 
 export type Unlisten = () => Promise<void>;
 
+export interface ReservedConnection {
+  readonly db: Kysely<Tables>;
+  release(): Promise<void>;
+}
+
 /** One database connection pool (PostgreSQL) or embedded instance (PGlite), and its notifications. */
 export interface Database {
   readonly kind: DatabaseConfig["kind"];
   readonly db: Kysely<Tables>;
   /** Calls `onNotify` for each NOTIFY on the channel, and once more after a lost connection is back. */
   listen(channel: string, onNotify: () => void): Promise<Unlisten>;
+  /**
+   * One connection of the caller's own, for work that must stay on one session (a session-level
+   * advisory lock and the writes it guards). If the connection is lost, its queries fail: they
+   * never silently move to another session. On PGlite, the one connection there is.
+   */
+  reserve(): Promise<ReservedConnection>;
   close(): Promise<void>;
 }
 
@@ -45,6 +56,19 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
         listeners.delete(listener);
         await listener.stop();
       };
+    },
+    async reserve() {
+      const client = new pg.Client({ connectionString: config.url });
+      client.on("error", () => {}); // surfaces as a failed query, which is what the holder handles
+      await client.connect();
+      // A pool of exactly this client, so kysely can never swap in another session.
+      const single = {
+        options: {},
+        connect: async () => Object.assign(client, { release: () => {} }),
+        end: () => client.end(),
+      };
+      const reserved = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: single }) });
+      return { db: reserved, release: () => reserved.destroy().catch(() => {}) };
     },
     async close() {
       await Promise.all([...listeners].map((listener) => listener.stop()));
@@ -121,6 +145,9 @@ async function openPGlite(dataDir: string): Promise<Database> {
     async listen(channel, onNotify) {
       const unlisten = await pglite.listen(channel, onNotify);
       return unlisten;
+    },
+    async reserve() {
+      return { db, release: async () => {} };
     },
     async close() {
       await db.destroy();

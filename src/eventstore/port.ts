@@ -68,6 +68,11 @@ export interface ReadAllPage {
   events: RecordedEvent[];
   /** Where to continue from: after the last event returned, or as far as the backend scanned. */
   checkpoint: Checkpoint | undefined;
+  /**
+   * True when the page is empty only because newer events are not safe to read yet (an older
+   * transaction is still open): read again shortly rather than wait for a notification.
+   */
+  pending?: boolean;
 }
 
 export interface EventStore {

@@ -7,6 +7,7 @@ import type { CreateKeys } from "../commands/create-keys.js";
 import { BasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { basketCommandRoutes } from "./routes/basket-commands.js";
+import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface HttpAppOptions {
@@ -14,6 +15,8 @@ export interface HttpAppOptions {
   bus: CommandBus;
   createKeys: CreateKeys;
   version: string;
+  /** The read side (GET routes over the read model); without it the API serves commands only. */
+  queries?: BasketQueryRoutesOptions;
 }
 
 /** The HTTP API: routes as plugins, problem+json errors, OpenAPI at /docs. */
@@ -40,5 +43,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   await app.register(basketCommandRoutes, { bus: options.bus, createKeys: options.createKeys });
+  if (options.queries) await app.register(basketQueryRoutes, options.queries);
   return app;
 }

@@ -61,6 +61,11 @@ describe("the global log is gap-safe on PostgreSQL", () => {
     expect(BigInt(rows[0].global_position)).toBeLessThan(fast.position);
 
     expect(await log.poll()).toEqual([]);
+    // The reader is told to look again soon rather than wait for a notification.
+    expect(await store.readAll({ limit: 10, streamPrefix: prefix })).toMatchObject({
+      events: [],
+      pending: true,
+    });
     await slow.query("commit");
     await log.poll();
     await log.poll();

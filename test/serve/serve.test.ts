@@ -31,6 +31,15 @@ describe("basket serve", () => {
       body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
     });
     expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
+    // The projections run in the same process, on the same PGlite: a client reads its own write.
+    const read = await fetch(`${url}/baskets/${id}?minRevision=1`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      id,
+      total: 900,
+      revision: 1,
+      lines: [{ sku: "tea", quantity: 2 }],
+    });
     expect((await fetch(`${url}/docs/json`)).status).toBe(200);
 
     service.child.kill("SIGTERM");
@@ -50,7 +59,9 @@ describe("basket serve", () => {
   it("refuses an unknown role", async () => {
     const unknown = startCli(["serve", "--role", "boss"], {});
     expect(await unknown.exited).not.toBe(0);
-    expect(unknown.lines.map((l) => l.msg).join("\n")).toMatch(/Allowed choices are api, worker, all/);
+    expect(unknown.lines.map((l) => l.msg).join("\n")).toMatch(
+      /Allowed choices are api, worker, projector, all/,
+    );
   });
 
   it("loses no command in flight when a worker process is shut down", async () => {

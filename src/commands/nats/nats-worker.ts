@@ -86,6 +86,9 @@ export async function startNatsWorker(
     },
   });
 
+  // Only once the server knows the subscription may the worker call itself ready.
+  await nc.flush();
+
   return {
     async stop() {
       await service.stop();

@@ -94,7 +94,12 @@ export class PostgresEventStore implements EventStore {
       order by transaction_id, global_position
       limit ${limit}`.execute(this.#db);
     const events = rows.map(toRecorded);
-    return { events, checkpoint: events.at(-1)?.checkpoint ?? after };
+    if (events.length > 0) return { events, checkpoint: events.at(-1)?.checkpoint };
+    const { rows: held } = await sql<{ pending: boolean }>`
+      select exists (
+        select 1 from events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+      ) as pending`.execute(this.#db);
+    return { events, checkpoint: after, pending: held[0]?.pending ?? false };
   }
 
   async onAppended(listener: () => void): Promise<() => Promise<void>> {

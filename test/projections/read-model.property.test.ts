@@ -1,0 +1,158 @@
+import fc from "fast-check";
+import { pino } from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Basket,
+  type BasketCommand,
+  type BasketEvent,
+  basketStream,
+  evolve,
+  initialBasket,
+} from "../../src/aggregates/basket/index.js";
+import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
+import type { Database } from "../../src/db/database.js";
+import type { RecordedEvent } from "../../src/eventstore/port.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { projections } from "../../src/projections/all-projections.js";
+import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
+import { openTestDatabase } from "../support/databases.js";
+import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
+
+const skus = ["tea", "mug", "pot", "cup", "lid"];
+
+/** Valid and invalid commands alike: refusals must leave the read model untouched too. */
+const command = (basketId: string): fc.Arbitrary<BasketCommand> =>
+  fc.oneof(
+    fc.constant({ type: "CreateBasket", data: { basketId } } as const),
+    fc.record({
+      type: fc.constant("AddItem" as const),
+      data: fc.record({
+        sku: fc.constantFrom(...skus),
+        name: fc.constantFrom("Tea", "Mug"),
+        unitPrice: fc.integer({ min: 0, max: 10_000 }),
+        quantity: fc.integer({ min: -1, max: 101 }),
+      }),
+    }),
+    fc.record({
+      type: fc.constant("ChangeItemQuantity" as const),
+      data: fc.record({ sku: fc.constantFrom(...skus), quantity: fc.integer({ min: -1, max: 100 }) }),
+    }),
+    fc.record({
+      type: fc.constant("RemoveItem" as const),
+      data: fc.record({ sku: fc.constantFrom(...skus) }),
+    }),
+    fc.constant({ type: "ClearBasket", data: {} } as const),
+    fc.constant({ type: "CheckOut", data: {} } as const),
+  );
+
+/** What the cross-basket view must say, computed from the events alone. */
+function expectedPopularity(streams: RecordedEvent[][]) {
+  const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
+  const of = (sku: string) => {
+    const known = counts.get(sku) ?? { added: 0, removed: 0, open: 0, checkedOut: 0 };
+    counts.set(sku, known);
+    return known;
+  };
+  for (const events of streams) {
+    let basket: Basket = initialBasket;
+    for (const event of events) {
+      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
+      if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
+      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
+      if (basketEvent.type === "BasketCleared" && basket.status === "open") {
+        for (const sku of basket.lines.keys()) of(sku).removed++;
+      }
+      basket = evolve(basket, basketEvent);
+    }
+    if (basket.status === "none") continue;
+    for (const line of basket.lines.values()) {
+      if (basket.status === "open") of(line.sku).open += line.quantity;
+      else of(line.sku).checkedOut += line.quantity;
+    }
+  }
+  return [...counts]
+    .map(([sku, c]) => ({
+      sku,
+      times_added: String(c.added),
+      times_removed: String(c.removed),
+      quantity_in_open_baskets: String(c.open),
+      quantity_checked_out: String(c.checkedOut),
+    }))
+    .sort((a, b) => a.sku.localeCompare(b.sku));
+}
+
+describe("the read model equals the fold of the events", () => {
+  let database: Database;
+  let store: PostgresEventStore;
+  let handler: BasketCommandHandler;
+  let runners: ProjectionRunner[];
+  const log = pino({ level: "silent" });
+
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres");
+    store = new PostgresEventStore(database);
+    handler = new BasketCommandHandler(store);
+    runners = projections.map(
+      (projection) =>
+        new ProjectionRunner(database, store, projection, {
+          ...defaultRunnerOptions,
+          batchSize: 7, // small batches: many batch boundaries inside one run
+          owner: "property-test",
+          log,
+        }),
+    );
+    for (const runner of runners) runner.start();
+  });
+  afterAll(async () => {
+    for (const runner of runners ?? []) await runner.stop();
+    await store?.close();
+  });
+
+  it("for every basket and for product popularity, after random valid and invalid commands", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 40 }),
+        async (basketCount, steps) => {
+          // Each run has baskets and skus of its own, so runs share no rows.
+          const basketIds = Array.from({ length: basketCount }, () => uuidv7());
+          const prefix = `${uuidv7()}-`;
+          const creates = basketIds.map((basketId) => ({
+            basketId,
+            command: { type: "CreateBasket", data: { basketId } } as BasketCommand,
+          }));
+          const random = steps.map(([basket, seed]) => {
+            const basketId = basketIds[basket % basketCount] as string;
+            const generated = fc.sample(command(basketId), { seed, numRuns: 1 })[0] as BasketCommand;
+            if ("sku" in generated.data) generated.data.sku = `${prefix}${generated.data.sku}`;
+            return { basketId, command: generated };
+          });
+          const commands = [...creates, ...random];
+          // All at once: commands of one basket queue up and are decided in batches.
+          await Promise.all(commands.map((c) => handler.handle({ commandId: uuidv7(), ...c })));
+          for (const projection of projections) await projectionCaughtUp(database, store, projection.name);
+
+          for (const basketId of basketIds) {
+            expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));
+          }
+          const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
+          const popularity = await database.db
+            .selectFrom("product_popularity")
+            .select([
+              "sku",
+              "times_added",
+              "times_removed",
+              "quantity_in_open_baskets",
+              "quantity_checked_out",
+            ])
+            .where("sku", "like", `${prefix}%`)
+            .orderBy("sku")
+            .execute();
+          expect(popularity).toEqual(expectedPopularity(streams));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -1,0 +1,92 @@
+import { sql } from "kysely";
+import {
+  type Basket,
+  type BasketEvent,
+  basketStream,
+  evolve,
+  initialBasket,
+  toBasketView,
+} from "../../src/aggregates/basket/index.js";
+import type { Database } from "../../src/db/database.js";
+import type { EventStore } from "../../src/eventstore/port.js";
+
+/** A basket as the read model holds it, in the shape of the domain's view. */
+export async function readModelBasket(database: Database, basketId: string) {
+  const row = await database.db
+    .selectFrom("basket_view")
+    .selectAll()
+    .where("id", "=", basketId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const lines = await database.db
+    .selectFrom("basket_view_lines")
+    .selectAll()
+    .where("basket_id", "=", basketId)
+    .orderBy("line_no")
+    .execute();
+  return {
+    view: {
+      id: row.id,
+      visitorId: row.visitor_id,
+      status: row.status,
+      currency: row.currency,
+      lines: lines.map((line) => ({
+        sku: line.sku,
+        name: line.name,
+        unitPrice: Number(line.unit_price),
+        quantity: line.quantity,
+        lineTotal: Number(line.line_total),
+      })),
+      itemCount: row.item_count,
+      total: Number(row.total),
+    },
+    lineCount: row.line_count,
+    revision: BigInt(row.revision),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    checkedOutAt: row.checked_out_at,
+  };
+}
+
+/** The same, computed straight from the basket's events with the domain's `evolve`. */
+export async function foldedBasket(store: EventStore, basketId: string) {
+  const events = await store.readStream(basketStream(basketId));
+  if (events.length === 0) return undefined;
+  let state: Basket = initialBasket;
+  for (const event of events) state = evolve(state, { type: event.type, data: event.data } as BasketEvent);
+  const view = toBasketView(state);
+  if (!view) return undefined;
+  const checkedOut = events.find((event) => event.type === "BasketCheckedOut");
+  return {
+    view,
+    lineCount: view.lines.length,
+    revision: (events.at(-1) as (typeof events)[number]).revision,
+    createdAt: (events[0] as (typeof events)[number]).recordedAt,
+    updatedAt: (events.at(-1) as (typeof events)[number]).recordedAt,
+    checkedOutAt: checkedOut?.recordedAt ?? null,
+  };
+}
+
+/** Resolves once the projection has applied everything appended so far. */
+export async function projectionCaughtUp(
+  database: Database,
+  store: EventStore,
+  name: string,
+  timeoutMs = 10_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await database.db
+      .selectFrom("projection_checkpoints")
+      .select("checkpoint")
+      .where("name", "=", name)
+      .executeTakeFirst();
+    const page = await store.readAll({ after: (row?.checkpoint ?? undefined) as never, limit: 1 });
+    if (row && page.events.length === 0 && !page.pending) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not catch up in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export const countEvents = async (database: Database) =>
+  Number((await sql<{ n: string }>`select count(*) as n from events`.execute(database.db)).rows[0]?.n);
