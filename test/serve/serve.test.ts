@@ -41,6 +41,17 @@ describe("basket serve", () => {
       lines: [{ sku: "tea", quantity: 2 }],
     });
     expect((await fetch(`${url}/docs/json`)).status).toBe(200);
+    const completed = await service.waitFor(
+      (line) =>
+        line.msg === "request completed" &&
+        line.basketId === id &&
+        (line.res as { statusCode: number }).statusCode === 200,
+    );
+    expect(completed).toMatchObject({
+      basketId: id,
+      commandId: expect.any(String),
+      res: { statusCode: 200 },
+    });
 
     service.child.kill("SIGTERM");
     expect(await service.exited).toBe(0);

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../aggregates/basket/index.js";
@@ -52,11 +52,14 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
 ) => {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  const send = (request: FastifyRequest, basketId: string, command: BasketCommand) => {
+  const send = (request: FastifyRequest, reply: FastifyReply, basketId: string, command: BasketCommand) => {
     const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string };
     const commandId = headers["idempotency-key"] ?? uuidv7();
     const ifMatch = headers["if-match"]?.replaceAll('"', "");
-    request.log = request.log.child({ commandId, basketId });
+    // Every line logged about this request, "request completed" included, names the command.
+    const log = request.log.child({ commandId, basketId });
+    request.log = log;
+    reply.log = log;
     return bus.send({
       commandId,
       basketId,
@@ -84,7 +87,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) => {
       const key = request.headers["idempotency-key"];
       const basketId = key ? await createKeys.claim(key, uuidv7()) : uuidv7();
-      const outcome = await send(request, basketId, {
+      const outcome = await send(request, reply, basketId, {
         type: "CreateBasket",
         data: { basketId, ...request.body },
       });
@@ -108,7 +111,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) =>
       replyWithOutcome(
         reply,
-        await send(request, request.params.id, { type: "AddItem", data: request.body }),
+        await send(request, reply, request.params.id, { type: "AddItem", data: request.body }),
       ),
   );
 
@@ -127,7 +130,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) => {
       const { id, sku } = request.params;
       const command = { type: "ChangeItemQuantity", data: { sku, quantity: request.body.quantity } } as const;
-      return replyWithOutcome(reply, await send(request, id, command));
+      return replyWithOutcome(reply, await send(request, reply, id, command));
     },
   );
 
@@ -144,7 +147,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     },
     async (request, reply) => {
       const { id, sku } = request.params;
-      return replyWithOutcome(reply, await send(request, id, { type: "RemoveItem", data: { sku } }));
+      return replyWithOutcome(reply, await send(request, reply, id, { type: "RemoveItem", data: { sku } }));
     },
   );
 
@@ -160,7 +163,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
       },
     },
     async (request, reply) =>
-      replyWithOutcome(reply, await send(request, request.params.id, { type: "ClearBasket", data: {} })),
+      replyWithOutcome(
+        reply,
+        await send(request, reply, request.params.id, { type: "ClearBasket", data: {} }),
+      ),
   );
 
   routes.post(
@@ -175,6 +181,6 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
       },
     },
     async (request, reply) =>
-      replyWithOutcome(reply, await send(request, request.params.id, { type: "CheckOut", data: {} })),
+      replyWithOutcome(reply, await send(request, reply, request.params.id, { type: "CheckOut", data: {} })),
   );
 };
