@@ -32,7 +32,7 @@ async function runOurs(workload: (typeof workloads)[number]) {
   try {
     await worker.waitFor(() => true).catch(() => {});
     await waitForWorker(nc, prefix);
-    const bus = new NatsCommandBus(nc, { subjectPrefix: prefix, timeoutMs: 30_000 });
+    const bus = new NatsCommandBus(nc, { subjectPrefix: prefix, partitions: 64, timeoutMs: 30_000 });
     const send = async (basketId: string, command: Parameters<typeof bus.send>[0]["command"]) => {
       const outcome = await bus.send({ commandId: uuidv7(), basketId, command });
       if (!outcome.ok) throw new Error(`${command.type} failed: ${outcome.code} ${outcome.message}`);

@@ -13,6 +13,8 @@ export interface Config {
   natsUrl: string | undefined;
   /** Subjects are `<prefix>.cmd.<basketId>`; lets several deployments (or tests) share one NATS. */
   subjectPrefix: string;
+  /** How basket commands find a worker (README: "Basket affinity"). */
+  routing: { mode: "affinity" | "shared"; partitions: number; heartbeatMs: number; ttlMs: number };
   commandTimeoutMs: number;
   cacheMaxBaskets: number;
   cacheIdleMs: number;
@@ -50,11 +52,28 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
     subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),
+    routing: routingConfig(read),
     commandTimeoutMs: read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000),
     cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", 10_000, 1, 10_000_000),
     cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
     maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+  };
+}
+
+function routingConfig(read: ReturnType<typeof reader>): Config["routing"] {
+  const heartbeatMs = read.integer("HEARTBEAT_MS", 1_000, 100, 60_000);
+  const ttlMs = read.integer("MEMBER_TTL_MS", 3_000, 300, 300_000);
+  if (ttlMs < 2 * heartbeatMs) {
+    throw new ConfigError(
+      `MEMBER_TTL_MS=${ttlMs} is not valid: expected at least twice HEARTBEAT_MS (${heartbeatMs}).`,
+    );
+  }
+  return {
+    mode: read.oneOf("ROUTING", ["affinity", "shared"], "affinity"),
+    partitions: read.integer("NATS_PARTITIONS", 64, 1, 4_096),
+    heartbeatMs,
+    ttlMs,
   };
 }
 

@@ -7,6 +7,8 @@ import { migrateToLatest } from "../db/migrate.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
 import { type Role, roles, serve } from "../serve/serve.js";
 import { runDemo } from "./demo.js";
+import { registerEventsCommands } from "./events-commands.js";
+import { registerProjectionsCommands } from "./projections-commands.js";
 
 const program = new Command("basket")
   .description(
@@ -22,7 +24,8 @@ program
     const config = loadConfig();
     const log = pino({ level: config.logLevel, name: `basket-${role}` });
     const running = await serve(role, config, log);
-    if (running.url) log.info(`basket service (${role}) at ${running.url} — API docs at ${running.url}/docs`);
+    const serves = role === "api" || role === "all" ? `API docs at ${running.url}/docs, ` : "";
+    log.info(`basket service (${role}) at ${running.url} — ${serves}metrics at ${running.url}/metrics`);
     const shutdown = (signal: string) => {
       log.info({ signal }, "shutting down");
       running.stop().then(
@@ -62,6 +65,9 @@ program
       await store.close();
     }
   });
+
+registerProjectionsCommands(program);
+registerEventsCommands(program);
 
 try {
   await program.parseAsync();

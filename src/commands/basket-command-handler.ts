@@ -30,7 +30,11 @@ export const defaultHandlerOptions: HandlerOptions = {
 export interface HandlerStats {
   cacheHits: number;
   cacheMisses: number;
+  /** Baskets forgotten on request (their partition moved away). */
+  cacheEvictions: number;
   conflicts: number;
+  /** Conflicts after which the commands were decided again (the rest gave up). */
+  retries: number;
 }
 
 /**
@@ -44,7 +48,13 @@ export interface HandlerStats {
 export class BasketCommandHandler {
   readonly #cache: LRUCache<string, CachedBasket>;
   readonly #queue: KeyedBatchQueue<CommandEnvelope, CommandOutcome>;
-  readonly stats: HandlerStats = { cacheHits: 0, cacheMisses: 0, conflicts: 0 };
+  readonly stats: HandlerStats = {
+    cacheHits: 0,
+    cacheMisses: 0,
+    cacheEvictions: 0,
+    conflicts: 0,
+    retries: 0,
+  };
 
   constructor(
     private readonly store: EventStore,
@@ -83,6 +93,7 @@ export class BasketCommandHandler {
     for (const basketId of this.#cache.keys()) {
       if (shouldEvict(basketId) && this.#cache.delete(basketId)) evicted++;
     }
+    this.stats.cacheEvictions += evicted;
     return evicted;
   }
 
@@ -116,6 +127,7 @@ export class BasketCommandHandler {
           const message = `The basket kept changing; gave up after ${this.options.maxAttempts} attempts.`;
           return envelopes.map(() => failure({ kind: "conflict", code: "write_conflict", message }));
         }
+        this.stats.retries++;
         // A little random wait lets two workers racing on one basket fall out of step.
         await sleep(Math.random() * Math.min(attempt * 2, 20));
         basket = await this.catchUp(basketId, basket);

@@ -1,3 +1,5 @@
+import type { Metrics } from "../metrics/metrics.js";
+import { observeCommand } from "../metrics/observe-command.js";
 import type { BasketCommandHandler } from "./basket-command-handler.js";
 import { type CommandEnvelope, type CommandOutcome, failure } from "./command.js";
 
@@ -8,14 +10,21 @@ export interface CommandBus {
 
 /** No NATS: the handler runs in this process (the embedded default). */
 export class InProcessCommandBus implements CommandBus {
-  constructor(private readonly handler: BasketCommandHandler) {}
+  constructor(
+    private readonly handler: BasketCommandHandler,
+    private readonly metrics?: Metrics,
+  ) {}
 
   async send(envelope: CommandEnvelope): Promise<CommandOutcome> {
+    const started = performance.now();
+    let outcome: CommandOutcome;
     try {
-      return await this.handler.handle(envelope);
+      outcome = await this.handler.handle(envelope);
     } catch (error) {
-      return failure({ kind: "unavailable", code: "store_unavailable", message: storeUnavailable(error) });
+      outcome = failure({ kind: "unavailable", code: "store_unavailable", message: storeUnavailable(error) });
     }
+    observeCommand(this.metrics, envelope.command.type, outcome, performance.now() - started);
+    return outcome;
   }
 }
 

@@ -42,3 +42,13 @@ export const failure = <F extends Omit<CommandFailure, "ok">>(fields: F) => ({
   ok: false as const,
   ...fields,
 });
+
+/** HTTP-like status of each kind of failure: for REST answers and NATS service error headers alike. */
+export const statusOfFailure: Record<FailureKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  rejected: 409,
+  conflict: 409,
+  unavailable: 503,
+  timeout: 504,
+};

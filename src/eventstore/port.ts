@@ -25,6 +25,8 @@ export interface NewEvent {
   type: string;
   data: JsonValue;
   metadata?: EventMetadata;
+  /** When it was recorded; the time of the append when absent. An import gives it, to keep the original. */
+  recordedAt?: Date;
 }
 
 /**

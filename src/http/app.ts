@@ -2,24 +2,26 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { CommandBus } from "../commands/command-bus.js";
-import type { CreateKeys } from "../commands/create-keys.js";
+import type { Registry } from "prom-client";
 import { BasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
-import { basketCommandRoutes } from "./routes/basket-commands.js";
+import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface HttpAppOptions {
   logger: Logger;
-  bus: CommandBus;
-  createKeys: CreateKeys;
   version: string;
-  /** The read side (GET routes over the read model); without it the API serves commands only. */
-  queries?: BasketQueryRoutesOptions;
+  /** The write side (command routes); absent on roles that serve no API (worker, projector). */
+  commands?: BasketCommandRoutesOptions | undefined;
+  /** The read side (GET routes over the read model). */
+  queries?: BasketQueryRoutesOptions | undefined;
+  /** GET /metrics in Prometheus text format. */
+  metrics?: Registry;
 }
 
-/** The HTTP API: routes as plugins, problem+json errors, OpenAPI at /docs. */
+/** The HTTP face of every role: routes as plugins, problem+json errors, OpenAPI at /docs. */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -42,7 +44,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
-  await app.register(basketCommandRoutes, { bus: options.bus, createKeys: options.createKeys });
+  if (options.commands) await app.register(basketCommandRoutes, options.commands);
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
+  if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import type { CommandOutcome, CommandSuccess } from "../commands/command.js";
+import { type CommandOutcome, type CommandSuccess, statusOfFailure } from "../commands/command.js";
 import { sendProblem } from "./problem.js";
 
 export const BasketBody = Type.Object(
@@ -25,16 +25,6 @@ export const BasketBody = Type.Object(
   { $id: "Basket" },
 );
 
-/** The HTTP status of each way a command can fail. */
-const statusOf = {
-  invalid: 400,
-  not_found: 404,
-  rejected: 409,
-  conflict: 409,
-  unavailable: 503,
-  timeout: 504,
-} as const;
-
 /** Answers with the basket after the command, or the failure as a problem. */
 export function replyWithOutcome(
   reply: FastifyReply,
@@ -49,7 +39,7 @@ export function replyWithOutcome(
     });
   }
   if (outcome.kind === "unavailable") reply.header("retry-after", "1");
-  return sendProblem(reply, statusOf[outcome.kind], outcome.code, outcome.message);
+  return sendProblem(reply, statusOfFailure[outcome.kind], outcome.code, outcome.message);
 }
 
 function replyWithBasket(reply: FastifyReply, outcome: CommandSuccess, status: number): FastifyReply {

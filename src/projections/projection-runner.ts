@@ -3,9 +3,11 @@ import type { Logger } from "pino";
 import type { Database, ReservedConnection } from "../db/database.js";
 import type { Tables } from "../db/tables.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
+import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { readModelAdvancedChannel } from "./notifications.js";
 import type { Projection } from "./projection.js";
 import { Wakeup } from "./wakeup.js";
+import { yieldToEventLoop } from "./yield-to-event-loop.js";
 
 export type RunnerState = "starting" | "standby" | "running" | "needs_rebuild" | "stopped";
 
@@ -26,7 +28,10 @@ export interface RunnerOptions {
 
 export const defaultRunnerOptions = { batchSize: 5_000, pollMs: 1_000, standbyRetryMs: 1_000 };
 
-/** Another runner moved the checkpoint: this one is no longer the active runner. */
+/**
+ * The checkpoint row is not where this runner left it: another runner moved it, or a rebuild
+ * switched its tables in (src/projections/rebuild) and set a new checkpoint and version.
+ */
 class LostOwnership extends Error {}
 
 /**
@@ -75,62 +80,73 @@ export class ProjectionRunner {
         log.warn({ err: error }, "no append notifications; polling only");
         return async () => {};
       });
+    const lock = runnerLock(this.projection.name);
+    let lostInARow = 0;
     try {
       while (!this.#stop.signal.aborted) {
         let connection: ReservedConnection | undefined;
+        let lost = false;
         try {
           connection = await this.database.reserve();
-          if (await this.tryLock(connection.db)) {
-            log.info({ owner: this.options.owner }, "active runner");
-            await this.follow(connection.db);
+          if (await tryAdvisoryLock(connection.db, lock)) {
+            await this.follow(connection.db, log);
           } else {
             this.#state = "standby";
           }
         } catch (error) {
-          if (!(error instanceof LostOwnership))
-            log.warn({ err: error }, "projection runner failed; retrying");
+          if (error instanceof LostOwnership) {
+            lost = true;
+            log.info(error.message);
+          } else log.warn({ err: error }, "projection runner failed; retrying");
           this.#state = "standby";
         } finally {
           if (connection) {
-            await this.unlock(connection.db).catch(() => {});
+            await advisoryUnlock(connection.db, lock).catch(() => {});
             await connection.release();
           }
         }
-        await this.#wakeup.wait(this.#wakeup.rings, this.options.standbyRetryMs, this.#stop.signal);
+        // After a rebuild's switch-over this runner is most likely still the one to run: look
+        // again at once, re-reading the checkpoint and version, rather than lag a retry period
+        // (but not over and over, should two runners somehow keep taking turns).
+        lostInARow = lost ? lostInARow + 1 : 0;
+        if (lostInARow === 1) continue;
+        if (this.#state === "needs_rebuild") {
+          // A timer, not the doorbell: appends do not change the version, a rebuild's switch-over does.
+          await new Wakeup().wait(0, this.options.pollMs, this.#stop.signal);
+        } else {
+          await this.#wakeup.wait(this.#wakeup.rings, this.options.standbyRetryMs, this.#stop.signal);
+        }
       }
     } finally {
       await stopListening();
     }
   }
 
-  private async follow(db: Kysely<Tables>): Promise<void> {
+  /** Applies the log as the active runner, until stopped; returns at once when the version is not the stored one. */
+  private async follow(db: Kysely<Tables>, log: Logger): Promise<void> {
     const { name, version, streamPrefix } = this.projection;
     await db
       .insertInto("projection_checkpoints")
       .values({ name, version, owner: this.options.owner })
       .onConflict((conflict) => conflict.column("name").doUpdateSet({ owner: this.options.owner }))
       .execute();
-    let row = await db
+    const row = await db
       .selectFrom("projection_checkpoints")
       .selectAll()
       .where("name", "=", name)
       .executeTakeFirstOrThrow();
     if (row.version !== version) {
+      // Until a rebuild (basket projections rebuild) switches in tables of this version. The
+      // runner gives the lock back meanwhile and looks again each poll: in a rolling deploy,
+      // runners of the old version keep the read model going until the switch-over, and those
+      // of the new one take over after it.
+      if (this.#state !== "needs_rebuild")
+        log.warn({ stored: row.version, deployed: version }, "projection needs a rebuild");
       this.#state = "needs_rebuild";
-      this.options.log.warn(
-        { projection: name, stored: row.version, deployed: version },
-        "projection needs a rebuild",
-      );
-      while (!this.#stop.signal.aborted && row.version !== version) {
-        await this.#wakeup.wait(-1, this.options.pollMs, this.#stop.signal);
-        row = await db
-          .selectFrom("projection_checkpoints")
-          .selectAll()
-          .where("name", "=", name)
-          .executeTakeFirstOrThrow();
-      }
+      return;
     }
     this.#state = "running";
+    log.info({ owner: this.options.owner }, "active runner");
     let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
     while (!this.#stop.signal.aborted) {
       const rings = this.#wakeup.rings;
@@ -147,6 +163,7 @@ export class ProjectionRunner {
       await this.applyBatch(db, checkpoint, page.events, page.checkpoint as Checkpoint);
       checkpoint = page.checkpoint;
       this.options.onBatch?.(page.events, Date.now());
+      await yieldToEventLoop();
     }
   }
 
@@ -156,7 +173,7 @@ export class ProjectionRunner {
     events: RecordedEvent[],
     to: Checkpoint,
   ): Promise<void> {
-    const { name } = this.projection;
+    const { name, version } = this.projection;
     await db.transaction().execute(async (trx) => {
       await this.projection.apply(trx, events);
       const moved = await trx
@@ -170,21 +187,13 @@ export class ProjectionRunner {
         })
         .where("name", "=", name)
         .where(sql<boolean>`checkpoint is not distinct from ${from ?? null}`)
+        // A rebuild of another version may have switched in at this very checkpoint.
+        .where("version", "=", version)
         .executeTakeFirst();
       if (moved.numUpdatedRows !== 1n)
-        throw new LostOwnership(`${name}: another runner moved the checkpoint`);
+        throw new LostOwnership(`${name}: the checkpoint moved (another runner, or a rebuild switched over)`);
       await sql`select pg_notify(${readModelAdvancedChannel}, ${name})`.execute(trx);
       await this.options.beforeCommit?.(events);
     });
-  }
-
-  private async tryLock(db: Kysely<Tables>): Promise<boolean> {
-    const { rows } = await sql<{ locked: boolean }>`
-      select pg_try_advisory_lock(hashtext(${`projection:${this.projection.name}`})) as locked`.execute(db);
-    return rows[0]?.locked === true;
-  }
-
-  private async unlock(db: Kysely<Tables>): Promise<void> {
-    await sql`select pg_advisory_unlock(hashtext(${`projection:${this.projection.name}`}))`.execute(db);
   }
 }

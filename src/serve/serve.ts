@@ -2,16 +2,19 @@ import { hostname } from "node:os";
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
-import { type CommandBus, InProcessCommandBus } from "../commands/command-bus.js";
-import { type CreateKeys, InMemoryCreateKeys } from "../commands/create-keys.js";
+import { InProcessCommandBus } from "../commands/command-bus.js";
+import { InMemoryCreateKeys } from "../commands/create-keys.js";
 import { KvCreateKeys } from "../commands/nats/kv-create-keys.js";
 import { NatsCommandBus } from "../commands/nats/nats-command-bus.js";
 import { startNatsWorker } from "../commands/nats/nats-worker.js";
+import { agreeOnPartitions } from "../commands/routing/routing-config.js";
 import { type Config, ConfigError } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import type { RecordedEvent } from "../eventstore/port.js";
 import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
-import { buildHttpApp } from "../http/app.js";
+import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
+import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
 import { projections } from "../projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
 import { BasketQueries } from "../queries/basket-queries.js";
@@ -30,7 +33,7 @@ export interface Running {
 
 /**
  * The wiring of every process role, in one place:
- * - api: HTTP commands → NATS request-reply, and HTTP queries → the read model.
+ * - api: HTTP commands → NATS request-reply (to the basket's partition), and HTTP queries → the read model.
  * - worker: NATS queue group → command handler → event store.
  * - projector: the projections, global log → read model (one active runner each across processes).
  * - all: every one of them; without NATS_URL commands are handled in-process (the embedded default).
@@ -49,6 +52,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     for (const stop of stops.reverse())
       await stop().catch((error) => log.error({ err: error }, "stopping failed"));
   };
+  const liveCounts: (() => Partial<LiveCounts>)[] = [];
+  const metrics = createMetrics(() => Object.assign({}, ...liveCounts.map((read) => read())));
   try {
     // The event store and the read model share one database (and PGlite cannot be opened twice).
     const database = await openDatabase(config.database);
@@ -64,6 +69,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
           maxPendingCommands: config.maxPendingCommands,
         })
       : undefined;
+    if (handler) liveCounts.push(() => handler.stats);
 
     let nc: NatsConnection | undefined;
     if (config.natsUrl && role !== "projector") {
@@ -83,7 +89,10 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
         subjectPrefix: config.subjectPrefix,
         version,
         log,
+        routing: config.routing,
+        metrics,
       });
+      liveCounts.push(() => ({ partitionsOwned: worker.partitions.length, rebalances: worker.rebalances }));
       stops.push(() => worker.stop());
       log.info({ subjects: `${config.subjectPrefix}.cmd.*` }, "worker serving basket commands");
     }
@@ -92,33 +101,53 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       const owner = `${hostname()}:${process.pid}`;
       const runners = projections.map(
         (projection) =>
-          new ProjectionRunner(database, store, projection, { ...defaultRunnerOptions, owner, log }),
+          new ProjectionRunner(database, store, projection, {
+            ...defaultRunnerOptions,
+            owner,
+            log,
+            onBatch: (events, committedAt) => {
+              const last = events.at(-1) as RecordedEvent;
+              metrics.projectionLag.set(
+                { projection: projection.name },
+                (committedAt - last.recordedAt.getTime()) / 1000,
+              );
+              metrics.projectionEvents.inc({ projection: projection.name }, events.length);
+            },
+          }),
       );
       for (const runner of runners) runner.start();
       stops.push(() => Promise.all(runners.map((runner) => runner.stop())));
       log.info({ projections: runners.map((runner) => runner.name) }, "projections started");
     }
 
-    if (!runs("http")) return { stop: stopAll };
-
-    let bus: CommandBus;
-    let createKeys: CreateKeys;
-    if (nc) {
-      bus = new NatsCommandBus(nc, {
-        subjectPrefix: config.subjectPrefix,
-        timeoutMs: config.commandTimeoutMs,
+    // Every role listens: the API's routes where it serves them, /metrics everywhere.
+    let commands: HttpAppOptions["commands"];
+    let queries: HttpAppOptions["queries"];
+    if (runs("http")) {
+      if (nc) {
+        await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
+        commands = {
+          bus: new NatsCommandBus(nc, {
+            subjectPrefix: config.subjectPrefix,
+            partitions: config.routing.partitions,
+            timeoutMs: config.commandTimeoutMs,
+          }),
+          createKeys: await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`),
+        };
+      } else {
+        commands = {
+          bus: new InProcessCommandBus(handler as BasketCommandHandler, metrics),
+          createKeys: new InMemoryCreateKeys(),
+        };
+      }
+      const basketQueries = new BasketQueries(database.db);
+      const waiter = await RevisionWaiter.open(database, basketQueries, {
+        onError: (error) => log.warn({ err: error }, "read-your-writes look failed"),
       });
-      createKeys = await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`);
-    } else {
-      bus = new InProcessCommandBus(handler as BasketCommandHandler);
-      createKeys = new InMemoryCreateKeys();
+      stops.push(() => waiter.close());
+      queries = { queries: basketQueries, waiter };
     }
-    const queries = new BasketQueries(database.db);
-    const waiter = await RevisionWaiter.open(database, queries, {
-      onError: (error) => log.warn({ err: error }, "read-your-writes look failed"),
-    });
-    stops.push(() => waiter.close());
-    const app = await buildHttpApp({ logger: log, bus, createKeys, version, queries: { queries, waiter } });
+    const app = await buildHttpApp({ logger: log, version, commands, queries, metrics: metrics.registry });
     const url = await app.listen({ port: config.port, host: config.host });
     stops.push(() => app.close());
     return { url, stop: stopAll };

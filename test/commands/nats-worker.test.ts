@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
+import { commandSubject } from "../../src/commands/nats/subjects.js";
+import { partitionOf } from "../../src/commands/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 
 describe("a worker given a malformed command message", () => {
@@ -19,7 +21,10 @@ describe("a worker given a malformed command message", () => {
   });
   const send = async (basketId: string, payload: unknown) => {
     const bytes = typeof payload === "string" ? payload : JSON.stringify(payload);
-    const reply = await cluster.apiNc.request(`${cluster.prefix}.cmd.${basketId}`, bytes);
+    const reply = await cluster.apiNc.request(
+      commandSubject(cluster.prefix, partitionOf(basketId, 8), basketId),
+      bytes,
+    );
     return {
       code: reply.headers?.get("Nats-Service-Error-Code"),
       body: reply.json<Record<string, unknown>>(),

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { startCommandCluster } from "../support/command-cluster.js";
+import { expectProblem } from "../support/problems.js";
 
 const json = { "content-type": "application/json" };
 
@@ -31,20 +32,6 @@ describe("REST → NATS → worker → PostgreSQL", () => {
     quantity,
   });
   const events = (basketId: string) => cluster.store.readStream(basketStream(basketId));
-  const expectProblem = (
-    response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
-    status: number,
-    code: string,
-  ) => {
-    expect(response.statusCode).toBe(status);
-    expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    expect(response.json()).toMatchObject({
-      status,
-      code,
-      type: `/problems/${code}`,
-      title: expect.any(String),
-    });
-  };
 
   it("drives a basket through its whole life", async () => {
     const created = await request("POST", "/baskets", { visitorId: "visitor-7", currency: "SEK" });

@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandSubject } from "../../src/commands/nats/subjects.js";
+import { partitionOf } from "../../src/commands/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 
 describe("when no worker answers", () => {
@@ -25,7 +27,10 @@ describe("when no worker answers", () => {
 
   it("answers 504 when a worker took the command but did not answer in time (outcome unknown)", async () => {
     const basketId = uuidv7();
-    const silent = cluster.apiNc.subscribe(`${cluster.prefix}.cmd.${basketId}`); // takes it, never answers
+    // Takes the command, never answers.
+    const silent = cluster.apiNc.subscribe(
+      commandSubject(cluster.prefix, partitionOf(basketId, 8), basketId),
+    );
     try {
       const response = await addItem(basketId);
       expect(response.statusCode).toBe(504);

@@ -10,6 +10,7 @@ import { BasketQueries } from "../../src/queries/basket-queries.js";
 import { encodeCursor } from "../../src/queries/cursor.js";
 import { RevisionWaiter, type RevisionWaiterOptions } from "../../src/queries/revision-waiter.js";
 import { openTestDatabase } from "../support/databases.js";
+import { expectProblem } from "../support/problems.js";
 import {
   emptyReadModel,
   insertBasket,
@@ -30,19 +31,6 @@ const createKeys: CreateKeys = {
   },
 };
 
-type Response = Awaited<ReturnType<FastifyInstance["inject"]>>;
-
-const expectProblem = (response: Response, status: number, code: string) => {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  expect(response.json()).toMatchObject({
-    status,
-    code,
-    type: `/problems/${code}`,
-    title: expect.any(String),
-  });
-};
-
 describe("the query routes, over PostgreSQL", () => {
   let database: Database;
   let queries: BasketQueries;
@@ -60,8 +48,7 @@ describe("the query routes, over PostgreSQL", () => {
     const waiter = await RevisionWaiter.open(counted, queries, options);
     const app = await buildHttpApp({
       logger: pino({ level: "silent" }),
-      bus,
-      createKeys,
+      commands: { bus, createKeys },
       version: "0.0.0-test",
       queries: { queries, waiter },
     });

@@ -29,6 +29,10 @@ describe("basket serve --role projector", () => {
 
   it("keeps the read model; when its process is killed, a standby elsewhere takes over within seconds", async () => {
     const projector = startCli(["serve", "--role", "projector"], { DATABASE_URL: database.url as string });
+    const listening = await projector.waitFor((line) =>
+      /basket service \(projector\) at/.test(String(line.msg)),
+    );
+    const url = /at (http:\/\/\S+)/.exec(String(listening.msg))?.[1];
     await projector.waitFor((line) => line.msg === "active runner" && line.projection === "baskets");
     await expect
       .poll(async () => (await owner("baskets"))?.owner)
@@ -42,6 +46,9 @@ describe("basket serve --role projector", () => {
       command: { type: "CreateBasket", data: { basketId } },
     });
     await projectionCaughtUp(database, store, "baskets");
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^projection_events_total\{projection="baskets"\} 1$/m);
+    expect(metrics).toMatch(/^projection_lag_seconds\{projection="baskets"\} \d/m);
 
     const standby = new ProjectionRunner(database, store, basketsProjection, {
       ...defaultRunnerOptions,

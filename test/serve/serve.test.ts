@@ -53,6 +53,13 @@ describe("basket serve", () => {
       res: { statusCode: 200 },
     });
 
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^basket_commands_total\{type="AddItem",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(/^basket_commands_total\{type="CreateBasket",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(/^basket_cache_hits_total 1$/m);
+    expect(metrics).toMatch(/^basket_command_duration_seconds_count\{type="AddItem"\} 1$/m);
+    expect(metrics).toMatch(/^projection_events_total\{projection="baskets"\} 2$/m);
+
     service.child.kill("SIGTERM");
     expect(await service.exited).toBe(0);
   });
@@ -82,6 +89,8 @@ describe("basket serve", () => {
         DATABASE_URL: cluster.databaseUrl,
         NATS_URL: testNatsUrl,
         NATS_SUBJECT_PREFIX: cluster.prefix,
+        ROUTING: "shared",
+        NATS_PARTITIONS: "8",
         LOG_LEVEL: "debug",
       });
       await worker.waitFor((line) => line.msg === "worker serving basket commands");

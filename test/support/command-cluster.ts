@@ -4,7 +4,11 @@ import { pino } from "pino";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
 import { KvCreateKeys } from "../../src/commands/nats/kv-create-keys.js";
 import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
-import { type NatsWorker, startNatsWorker } from "../../src/commands/nats/nats-worker.js";
+import {
+  type NatsWorker,
+  type NatsWorkerOptions,
+  startNatsWorker,
+} from "../../src/commands/nats/nats-worker.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp } from "../../src/http/app.js";
 import { openTestDatabase } from "./databases.js";
@@ -16,7 +20,12 @@ const silent = pino({ level: "silent" });
  * The command path as deployed — HTTP API → NATS request-reply → worker queue group → PostgreSQL —
  * in one test process: each worker has its own NATS connection and its own cache.
  */
-export async function startCommandCluster(options: { workers: number; timeoutMs?: number }) {
+export async function startCommandCluster(options: {
+  workers: number;
+  timeoutMs?: number;
+  routing?: NatsWorkerOptions["routing"];
+}) {
+  const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const prefix = uniquePrefix();
   const database = await openTestDatabase("postgres");
   const store = new PostgresEventStore(database);
@@ -30,6 +39,7 @@ export async function startCommandCluster(options: { workers: number; timeoutMs?
       subjectPrefix: prefix,
       version: "0.0.0-test",
       log: silent,
+      routing,
     });
     workers.push({ worker, handler });
     return { worker, handler };
@@ -39,8 +49,16 @@ export async function startCommandCluster(options: { workers: number; timeoutMs?
   const apiNc = await connectNats("test-api");
   connections.push(apiNc);
   const createKeys = await KvCreateKeys.open(apiNc, `${prefix}-create-keys`);
-  const bus = new NatsCommandBus(apiNc, { subjectPrefix: prefix, timeoutMs: options.timeoutMs ?? 5_000 });
-  const app: FastifyInstance = await buildHttpApp({ logger: silent, bus, createKeys, version: "0.0.0-test" });
+  const bus = new NatsCommandBus(apiNc, {
+    subjectPrefix: prefix,
+    partitions: routing.partitions,
+    timeoutMs: options.timeoutMs ?? 5_000,
+  });
+  const app: FastifyInstance = await buildHttpApp({
+    logger: silent,
+    commands: { bus, createKeys },
+    version: "0.0.0-test",
+  });
 
   return {
     prefix,
@@ -55,7 +73,13 @@ export async function startCommandCluster(options: { workers: number; timeoutMs?
       for (const { worker } of workers) await worker.stop();
       await apiNc
         .jetstreamManager()
-        .then((jsm) => jsm.streams.delete(`KV_${prefix}-create-keys`))
+        .then((jsm) =>
+          Promise.all(
+            ["create-keys", "routing", "workers"].map((bucket) =>
+              jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {}),
+            ),
+          ),
+        )
         .catch(() => {});
       for (const nc of connections) await nc.close();
       await store.close();

@@ -1,52 +1,70 @@
-import type { NatsConnection, ServiceMsg } from "nats";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from "nats";
 import type { Logger } from "pino";
+import type { Metrics } from "../../metrics/metrics.js";
+import { observeCommand } from "../../metrics/observe-command.js";
 import type { BasketCommandHandler } from "../basket-command-handler.js";
-import { type CommandEnvelope, type CommandOutcome, type FailureKind, failure } from "../command.js";
+import { type CommandEnvelope, type CommandOutcome, failure, statusOfFailure } from "../command.js";
 import { storeUnavailable } from "../command-bus.js";
+import { Membership } from "../routing/membership.js";
+import { assignPartitions, partitionOf } from "../routing/partitions.js";
+import { agreeOnPartitions } from "../routing/routing-config.js";
 import { decodeCommand, encodeOutcome } from "../wire.js";
-import { commandWildcard, workerQueue } from "./subjects.js";
+import {
+  allCommandsWildcard,
+  fallbackWildcard,
+  partitionQueue,
+  partitionWildcard,
+  workerQueue,
+} from "./subjects.js";
+
+export interface NatsWorkerOptions {
+  subjectPrefix: string;
+  version: string;
+  log: Logger;
+  /**
+   * affinity: serve only the partitions rendezvous hashing gives this worker, so a basket's
+   * commands keep reaching the worker that has it cached. shared: one queue group takes every
+   * command (any worker may get any basket).
+   */
+  routing:
+    | { mode: "affinity"; partitions: number; heartbeatMs: number; ttlMs: number }
+    | { mode: "shared"; partitions: number };
+  metrics?: Metrics;
+}
 
 export interface NatsWorker {
+  readonly memberId: string;
+  /** The partitions this worker serves now (all of them in shared mode). */
+  readonly partitions: readonly number[];
+  readonly rebalances: number;
   /** Stops taking commands, answers every command already taken, then returns. */
   stop(): Promise<void>;
 }
 
-/** HTTP-like status codes in the services framework's error headers, by failure kind. */
-const statusOf: Record<FailureKind, number> = {
-  invalid: 400,
-  not_found: 404,
-  rejected: 409,
-  conflict: 409,
-  unavailable: 503,
-  timeout: 504,
-};
-
 /**
- * Serves basket commands with the NATS services framework, in a queue group: every worker
- * process shares the load, and each is visible to `$SRV.PING|INFO|STATS.baskets`.
+ * Serves basket commands over NATS request-reply. The services framework makes each worker
+ * visible to `$SRV.PING|INFO|STATS.<prefix>`; STATS carries our counts in `data`.
  */
 export async function startNatsWorker(
   nc: NatsConnection,
   handler: BasketCommandHandler,
-  options: { subjectPrefix: string; version: string; log: Logger },
+  options: NatsWorkerOptions,
 ): Promise<NatsWorker> {
+  const { subjectPrefix: prefix, routing, log } = options;
+  const memberId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const inFlight = new Set<Promise<void>>();
   const counts = { succeeded: 0, failed: {} as Record<string, number>, processingMs: 0 };
-  const service = await nc.services.add({
-    name: options.subjectPrefix,
-    version: options.version,
-    description: "Basket commands",
-    queue: workerQueue(options.subjectPrefix),
-    // The framework times only a handler's synchronous part; ours is async, so we count ourselves.
-    statsHandler: async () => ({
-      ...counts,
-      averageProcessingMs: counts.processingMs / Math.max(1, counts.succeeded + sum(counts.failed)),
-      pending: handler.pending,
-      ...handler.stats,
-    }),
-  });
+  const owned = new Map<number, Subscription>();
+  let rebalances = 0;
+  const served = () =>
+    routing.mode === "shared"
+      ? Array.from({ length: routing.partitions }, (_, partition) => partition)
+      : [...owned.keys()].sort((a, b) => a - b);
+  await agreeOnPartitions(nc, prefix, routing.partitions);
 
-  const serve = async (msg: ServiceMsg) => {
+  const serve = async (msg: Msg) => {
     const started = performance.now();
     const envelope = decodeCommand(msg.data);
     let outcome: CommandOutcome;
@@ -62,35 +80,111 @@ export async function startNatsWorker(
           message: storeUnavailable(error),
         });
       }
-      logOutcome(options.log, envelope, outcome);
+      logOutcome(log, envelope, outcome);
     }
-    counts.processingMs += performance.now() - started;
+    const elapsedMs = performance.now() - started;
+    counts.processingMs += elapsedMs;
+    observeCommand(
+      options.metrics,
+      typeof envelope === "string" ? "invalid" : envelope.command.type,
+      outcome,
+      elapsedMs,
+    );
     if (outcome.ok) {
       counts.succeeded++;
       msg.respond(encodeOutcome(outcome));
     } else {
       counts.failed[outcome.code] = (counts.failed[outcome.code] ?? 0) + 1;
-      msg.respondError(statusOf[outcome.kind], outcome.message, encodeOutcome(outcome));
+      // The services framework's error headers, so any NATS client sees the failure.
+      const headers = natsHeaders();
+      headers.set("Nats-Service-Error", outcome.message);
+      headers.set("Nats-Service-Error-Code", String(statusOfFailure[outcome.kind]));
+      msg.respond(encodeOutcome(outcome), { headers });
     }
   };
+  const take = (error: Error | null, msg: Msg) => {
+    if (error) return;
+    const task = serve(msg).catch((e: unknown) => log.error({ err: e }, "could not answer a command"));
+    inFlight.add(task);
+    task.finally(() => inFlight.delete(task));
+  };
 
+  const service = await nc.services.add({
+    name: prefix,
+    version: options.version,
+    description: "Basket commands",
+    queue: workerQueue(prefix),
+    metadata: { member: memberId, routing: routing.mode, partitions: String(routing.partitions) },
+    // The framework times only a handler's synchronous part; ours is async, so we count ourselves.
+    statsHandler: async () => ({
+      ...counts,
+      averageProcessingMs: counts.processingMs / Math.max(1, counts.succeeded + sum(counts.failed)),
+      pending: handler.pending,
+      partitions: served(),
+      rebalances,
+      ...handler.stats,
+    }),
+  });
+  // Affinity: the fallback for a partition caught between owners. Shared: every command.
   service.addEndpoint("commands", {
-    subject: commandWildcard(options.subjectPrefix),
-    handler: (error, msg) => {
-      if (error) return;
-      const task = serve(msg).catch((e: unknown) =>
-        options.log.error({ err: e }, "could not answer a command"),
-      );
-      inFlight.add(task);
-      task.finally(() => inFlight.delete(task));
-    },
+    subject: routing.mode === "affinity" ? fallbackWildcard(prefix) : allCommandsWildcard(prefix),
+    handler: take,
   });
 
-  // Only once the server knows the subscription may the worker call itself ready.
+  let membership: Membership | undefined;
+  if (routing.mode === "affinity") {
+    const serveOnly = async (members: readonly string[]) => {
+      const mine = new Set(assignPartitions(members, routing.partitions).get(memberId) ?? []);
+      const lost = [...owned.keys()].filter((partition) => !mine.has(partition));
+      for (const partition of mine) {
+        if (!owned.has(partition)) {
+          owned.set(
+            partition,
+            nc.subscribe(partitionWildcard(prefix, partition), {
+              queue: partitionQueue(prefix, partition),
+              callback: take,
+            }),
+          );
+        }
+      }
+      await nc.flush();
+      for (const partition of lost) {
+        const subscription = owned.get(partition);
+        owned.delete(partition);
+        await subscription?.drain();
+      }
+      // What another worker now owns may change behind this worker's back: forget it.
+      const gone = new Set(lost);
+      const evicted = gone.size
+        ? handler.evict((basketId) => gone.has(partitionOf(basketId, routing.partitions)))
+        : 0;
+      rebalances++;
+      log.info(
+        { member: memberId, members: members.length, partitions: mine.size, lost: lost.length, evicted },
+        "partitions assigned",
+      );
+    };
+    membership = await Membership.join(
+      nc,
+      { subjectPrefix: prefix, memberId, heartbeatMs: routing.heartbeatMs, ttlMs: routing.ttlMs, log },
+      serveOnly,
+    );
+  }
+  // Only once the server knows the subscriptions may the worker call itself ready.
   await nc.flush();
 
   return {
+    memberId,
+    get partitions() {
+      return served();
+    },
+    get rebalances() {
+      return rebalances;
+    },
     async stop() {
+      await membership?.leave();
+      await Promise.all([...owned.values()].map((subscription) => subscription.drain()));
+      owned.clear();
       await service.stop();
       await Promise.all(inFlight);
     },

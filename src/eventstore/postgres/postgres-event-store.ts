@@ -155,6 +155,7 @@ async function appendInTransaction(
     streams: [] as string[],
     revisions: [] as string[],
     types: [] as string[],
+    recordedAt: [] as (string | null)[],
   };
   const payloads = { data: [] as string[], metadata: [] as string[] };
   const newRevisions = { streams: [] as string[], revisions: [] as string[] };
@@ -176,6 +177,7 @@ async function appendInTransaction(
       rows.streams.push(append.stream);
       rows.revisions.push((revision + 1n + BigInt(i)).toString());
       rows.types.push(event.type);
+      rows.recordedAt.push(event.recordedAt?.toISOString() ?? null);
       payloads.data.push(JSON.stringify(event.data));
       payloads.metadata.push(JSON.stringify(event.metadata ?? {}));
     });
@@ -192,10 +194,13 @@ async function appendInTransaction(
       from unnest(${newRevisions.streams}::text[], ${newRevisions.revisions}::bigint[]) as next(stream_id, revision)
       where streams.stream_id = next.stream_id
     ), inserted as (
-      insert into events (event_id, stream_id, stream_revision, type, data, metadata)
-      select * from unnest(
+      insert into events (event_id, stream_id, stream_revision, type, data, metadata, recorded_at)
+      select event_id, stream_id, stream_revision, type, data, metadata, coalesce(recorded_at, now())
+      from unnest(
         ${rows.ids}::uuid[], ${rows.streams}::text[], ${rows.revisions}::bigint[],
-        ${rows.types}::text[], ${payloads.data}::jsonb[], ${payloads.metadata}::jsonb[])
+        ${rows.types}::text[], ${payloads.data}::jsonb[], ${payloads.metadata}::jsonb[],
+        ${rows.recordedAt}::timestamptz[]
+      ) as given(event_id, stream_id, stream_revision, type, data, metadata, recorded_at)
       returning *
     )
     select inserted.*, (select pg_notify(${appendedChannel}, '')) as notified from inserted`.execute(trx);

@@ -31,6 +31,7 @@ export const basketsProjection: Projection = {
   name: "baskets",
   version: 1,
   streamPrefix: basketStreamPrefix,
+  tables: ["basket_view", "basket_view_lines"],
 
   async apply(trx, events) {
     const byBasket = groupByBasket(events);

@@ -27,6 +27,7 @@ export const productPopularityProjection: Projection = {
   name: "product-popularity",
   version: 1,
   streamPrefix: basketStreamPrefix,
+  tables: ["product_popularity", "product_popularity_baskets"],
 
   async apply(trx, events) {
     const byBasket = groupByBasket(events);

@@ -1,0 +1,134 @@
+import { hostname } from "node:os";
+import { type Command, InvalidArgumentError } from "commander";
+import { loadConfig } from "../config.js";
+import type { Database } from "../db/database.js";
+import { projectionNamed, projections } from "../projections/all-projections.js";
+import { projectionStatuses } from "../projections/projection-status.js";
+import { planRebuild } from "../projections/rebuild/rebuild-plan.js";
+import {
+  defaultRebuildOptions,
+  RebuildInterrupted,
+  rebuildProjection,
+} from "../projections/rebuild/rebuild-projection.js";
+import { openReadModel } from "./projections/open-read-model.js";
+import { formatPlan, formatResult } from "./projections/rebuild-output.js";
+import { progressReporter } from "./projections/rebuild-progress.js";
+import { formatList, formatStatus } from "./projections/status-output.js";
+
+/** Exit code of a rebuild stopped by SIGINT/SIGTERM: 128 + SIGINT, as shells report it. */
+const interruptedExitCode = 130;
+
+/**
+ * `basket projections …`: list, status and rebuild. Exit codes: 0 done, 1 an error (unknown
+ * projection, bad argument, unreachable database, a failed rebuild), 130 a rebuild interrupted
+ * (it resumes when run again).
+ */
+export function registerProjectionsCommands(program: Command): void {
+  const group = program
+    .command("projections")
+    .description("Inspect and rebuild the read model's projections (database from the configuration).");
+
+  group
+    .command("list")
+    .description("One line per projection: state, versions, checkpoint, lag and who runs it.")
+    .option("--json", "machine-readable output (one line of JSON)")
+    .action(async ({ json }: { json?: boolean }) => {
+      await withDatabase(async (database) => {
+        const statuses = await projectionStatuses(database.db, projections);
+        console.log(json ? JSON.stringify(statuses) : formatList(statuses));
+      });
+    });
+
+  group
+    .command("status")
+    .description("Everything about one projection, or about each.")
+    .argument("[name]", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .option("--json", "machine-readable output (one line of JSON)")
+    .action(async (name: string | undefined, { json }: { json?: boolean }) => {
+      const chosen = name === undefined ? projections : [projectionNamed(name)];
+      await withDatabase(async (database) => {
+        const statuses = await projectionStatuses(database.db, chosen);
+        const shown = name === undefined ? statuses : statuses[0];
+        console.log(json ? JSON.stringify(shown) : formatStatus(statuses));
+      });
+    });
+
+  group
+    .command("rebuild")
+    .description(
+      "Rebuild a projection from the start of the log into shadow tables while the live ones keep " +
+        "serving, then switch over in one transaction. Interrupted, it resumes where it stopped.",
+    )
+    .argument("<name>", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .option("--dry-run", "say what it would do, change nothing")
+    .option("--restart", "throw away an interrupted rebuild and start from the beginning of the log")
+    .option(
+      "--batch-size <events>",
+      "events per transaction",
+      positiveInteger,
+      defaultRebuildOptions.batchSize,
+    )
+    .option("--json", "machine-readable output (the plan, or the result)")
+    .action(
+      async (
+        name: string,
+        options: { dryRun?: boolean; restart?: boolean; batchSize: number; json?: boolean },
+      ) => {
+        const projection = projectionNamed(name);
+        await withDatabase(async (database) => {
+          const restart = options.restart ?? false;
+          const plan = await planRebuild(database.db, projection, { restart });
+          if (options.dryRun) {
+            console.log(options.json ? JSON.stringify(plan) : formatPlan(plan, true));
+            return;
+          }
+          if (!options.json) console.log(formatPlan(plan, false));
+
+          const interrupt = new AbortController();
+          const onSignal = () => {
+            // A second signal does not wait for the batch in flight: its transaction just rolls back.
+            if (interrupt.signal.aborted) process.exit(interruptedExitCode);
+            interrupt.abort();
+          };
+          process.on("SIGINT", onSignal);
+          process.on("SIGTERM", onSignal);
+          const progress = progressReporter(process.stderr, projection.name);
+          try {
+            const result = await rebuildProjection(database, projection, {
+              owner: `${hostname()}:${process.pid}`,
+              batchSize: options.batchSize,
+              restart,
+              signal: interrupt.signal,
+              onProgress: (update) => progress.update(update),
+            });
+            progress.stop();
+            console.log(options.json ? JSON.stringify(result) : formatResult(result));
+          } catch (error) {
+            progress.stop();
+            if (!(error instanceof RebuildInterrupted)) throw error;
+            console.error(`basket: ${error.message}`);
+            process.exitCode = interruptedExitCode;
+          } finally {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+          }
+        });
+      },
+    );
+}
+
+async function withDatabase(work: (database: Database) => Promise<void>): Promise<void> {
+  const database = await openReadModel(loadConfig());
+  try {
+    await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 1 || parsed > 1_000_000)
+    throw new InvalidArgumentError("expected an integer from 1 to 1000000.");
+  return parsed;
+}

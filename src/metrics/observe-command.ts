@@ -1,0 +1,13 @@
+import type { CommandOutcome } from "../commands/command.js";
+import type { Metrics } from "./metrics.js";
+
+/** Counts one handled command by type and outcome, and times it. */
+export function observeCommand(
+  metrics: Metrics | undefined,
+  type: string,
+  outcome: CommandOutcome,
+  ms: number,
+): void {
+  metrics?.commands.inc({ type, outcome: outcome.ok ? "ok" : outcome.code });
+  metrics?.commandSeconds.observe({ type }, ms / 1000);
+}

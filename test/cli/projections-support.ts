@@ -1,0 +1,285 @@
+import { sql } from "kysely";
+import { v7 as uuidv7 } from "uuid";
+import { expect } from "vitest";
+import {
+  type Basket,
+  type BasketCommand,
+  type BasketEvent,
+  basketStream,
+  basketStreamPrefix,
+  evolve,
+  initialBasket,
+} from "../../src/aggregates/basket/index.js";
+import type { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
+import type { Database } from "../../src/db/database.js";
+import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
+import type { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { BasketQueries } from "../../src/queries/basket-queries.js";
+import { foldedBasket, readModelBasket } from "../support/read-model.js";
+
+const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
+
+/** Runs `work(i)` for i in 0..count-1, `concurrency` at a time. */
+async function inParallel(count: number, concurrency: number, work: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await work(i);
+    }),
+  );
+}
+
+/** A small deterministic random source, so a failing run can be read again. */
+export function random(seed: number) {
+  let state = seed >>> 0 || 1;
+  return (below: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % below;
+  };
+}
+
+/** Baskets with a few items each, through the command handler. */
+export async function fillBaskets(handler: BasketCommandHandler, count: number, itemsEach: number) {
+  const ids = Array.from({ length: count }, () => uuidv7());
+  await inParallel(count, 8, async (i) => {
+    const basketId = ids[i] as string;
+    await handler.handle({
+      commandId: uuidv7(),
+      basketId,
+      command: { type: "CreateBasket", data: { basketId } },
+    });
+    for (let item = 0; item < itemsEach; item++) {
+      await handler.handle({
+        commandId: uuidv7(),
+        basketId,
+        command: {
+          type: "AddItem",
+          data: {
+            sku: skus[(i + item) % skus.length] as string,
+            name: "Thing",
+            unitPrice: 250,
+            quantity: 1 + item,
+          },
+        },
+      });
+    }
+  });
+  return ids;
+}
+
+/** A command any basket might get: most succeed, some are refused (which must change nothing). */
+function someCommand(next: (below: number) => number): BasketCommand {
+  const sku = skus[next(skus.length)] as string;
+  switch (next(10)) {
+    case 0:
+      return { type: "ClearBasket", data: {} };
+    case 1:
+      return { type: "CheckOut", data: {} };
+    case 2:
+      return { type: "RemoveItem", data: { sku } };
+    case 3:
+    case 4:
+      return { type: "ChangeItemQuantity", data: { sku, quantity: next(6) } };
+    default:
+      return {
+        type: "AddItem",
+        data: { sku, name: `Thing ${next(3)}`, unitPrice: 100 * next(9), quantity: 1 + next(3) },
+      };
+  }
+}
+
+/**
+ * Commands keep arriving from a few clients — on existing baskets and new ones — until stopped.
+ * `stop` resolves with how many were handled.
+ */
+export function keepCommandsComing(handler: BasketCommandHandler, basketIds: string[], seed: number) {
+  const next = random(seed);
+  let stopped = false;
+  let handled = 0;
+  const ids = [...basketIds];
+  const client = async () => {
+    while (!stopped) {
+      if (ids.length === 0 || next(20) === 0) {
+        const basketId = uuidv7();
+        ids.push(basketId);
+        await handler.handle({
+          commandId: uuidv7(),
+          basketId,
+          command: { type: "CreateBasket", data: { basketId } },
+        });
+      } else {
+        const basketId = ids[next(ids.length)] as string;
+        await handler.handle({ commandId: uuidv7(), basketId, command: someCommand(next) });
+      }
+      handled++;
+      // As requests arriving over HTTP would: on PGlite nothing else yields to the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const clients = Array.from({ length: 4 }, client);
+  return {
+    get handled() {
+      return handled;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+      return handled;
+    },
+  };
+}
+
+/**
+ * Queries keep asking for baskets that exist (and for product popularity) until stopped; every
+ * failure and every basket that comes back missing is kept.
+ */
+export function keepQuerying(database: Database, basketIds: string[]) {
+  const queries = new BasketQueries(database.db);
+  let stopped = false;
+  let answered = 0;
+  const failures: unknown[] = [];
+  const missing: string[] = [];
+  const client = async (n: number) => {
+    const next = random(n + 1);
+    while (!stopped) {
+      try {
+        if (next(10) === 0) {
+          if ((await queries.popularProducts(10)).length === 0) missing.push("popular products");
+        } else {
+          const id = basketIds[next(basketIds.length)] as string;
+          if ((await queries.getBasket(id)) === undefined) missing.push(id);
+        }
+        answered++;
+      } catch (error) {
+        failures.push(error);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const clients = Array.from({ length: 3 }, (_, n) => client(n));
+  return {
+    get answered() {
+      return answered;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+      return { answered, failures, missing };
+    },
+  };
+}
+
+/** What product_popularity must say, from the events alone (as in the read model's property test). */
+export function expectedPopularity(streams: RecordedEvent[][]) {
+  const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
+  const of = (sku: string) => {
+    const known = counts.get(sku) ?? { added: 0, removed: 0, open: 0, checkedOut: 0 };
+    counts.set(sku, known);
+    return known;
+  };
+  for (const events of streams) {
+    let basket: Basket = initialBasket;
+    for (const event of events) {
+      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
+      if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
+      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
+      if (basketEvent.type === "BasketCleared" && basket.status === "open") {
+        for (const sku of basket.lines.keys()) of(sku).removed++;
+      }
+      basket = evolve(basket, basketEvent);
+    }
+    if (basket.status === "none") continue;
+    for (const line of basket.lines.values()) {
+      if (basket.status === "open") of(line.sku).open += line.quantity;
+      else of(line.sku).checkedOut += line.quantity;
+    }
+  }
+  return [...counts]
+    .map(([sku, c]) => ({
+      sku,
+      times_added: String(c.added),
+      times_removed: String(c.removed),
+      quantity_in_open_baskets: String(c.open),
+      quantity_checked_out: String(c.checkedOut),
+    }))
+    .sort((a, b) => a.sku.localeCompare(b.sku));
+}
+
+/** Every basket in the log, as ids. */
+export async function allBasketIds(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ stream_id: string }>`
+    select distinct stream_id from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
+    database.db,
+  );
+  return rows.map((row) => row.stream_id.slice(basketStreamPrefix.length));
+}
+
+/** The whole read model equals a fresh fold of the whole log: every basket, and product popularity. */
+export async function expectReadModelIsFold(database: Database, store: EventStore) {
+  const ids = await allBasketIds(database);
+  for (const basketId of ids) {
+    expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));
+  }
+  const { rows } = await sql<{ n: string }>`select count(*) as n from basket_view`.execute(database.db);
+  expect(Number(rows[0]?.n)).toBe(
+    (await Promise.all(ids.map((id) => foldedBasket(store, id)))).filter(Boolean).length,
+  );
+  const streams = await Promise.all(ids.map((id) => store.readStream(basketStream(id))));
+  const popularity = await database.db
+    .selectFrom("product_popularity")
+    .select(["sku", "times_added", "times_removed", "quantity_in_open_baskets", "quantity_checked_out"])
+    .orderBy("sku")
+    .execute();
+  expect(popularity).toEqual(expectedPopularity(streams));
+}
+
+/** Every event of the log counted exactly once by each projection. */
+export async function expectAppliedOnce(database: Database, names: string[]) {
+  const { rows } = await sql<{ n: string }>`
+    select count(*) as n from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
+    database.db,
+  );
+  const checkpoints = await database.db
+    .selectFrom("projection_checkpoints")
+    .select(["name", "events_applied"])
+    .where("name", "in", names)
+    .orderBy("name")
+    .execute();
+  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: rows[0]?.n })));
+}
+
+/** Baskets of one create and 19 adds, appended straight to the store a basket at a time: a big log fast. */
+export async function fillLogFast(store: PostgresEventStore, events: number) {
+  const eventsPerBasket = 20;
+  await inParallel(events / eventsPerBasket, 16, async () => {
+    const basketId = uuidv7();
+    const batch: BasketEvent[] = [
+      { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
+    ];
+    for (let i = 1; i < eventsPerBasket; i++) {
+      batch.push({
+        type: "ItemAdded",
+        data: { sku: `sku-${i % 12}`, name: "Tea", unitPrice: 450, quantity: 1 },
+      });
+    }
+    await store.append(basketStream(basketId), batch, "no_stream");
+  });
+}
+
+/** The OIDs of tables: a switch-over gives them new ones. */
+export async function tableOids(database: Database, tables: readonly string[]) {
+  const { rows } = await sql<{ oid: number }>`
+    select c.oid::int8 as oid from unnest(${tables}::text[]) with ordinality as t(name, n)
+    join pg_class c on c.relname = t.name and c.relnamespace = 'public'::regnamespace
+    order by t.n`.execute(database.db);
+  return rows.map((row) => String(row.oid));
+}
+
+/** Schemas a rebuild may leave behind. */
+export async function rebuildSchemas(database: Database) {
+  const { rows } = await sql<{ nspname: string }>`
+    select nspname from pg_namespace where nspname like 'rebuild\\_%' order by nspname`.execute(database.db);
+  return rows.map((row) => row.nspname);
+}

@@ -1,0 +1,140 @@
+import type { NatsConnection } from "nats";
+import { v7 as uuidv7 } from "uuid";
+import type { BasketCommand } from "../../src/aggregates/basket/index.js";
+import type { CommandOutcome } from "../../src/commands/command.js";
+import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
+import { createPostgresDatabase } from "./databases.js";
+import { connectNats, testNatsUrl, uniquePrefix } from "./nats.js";
+import { type ServiceProcess, startCli } from "./processes.js";
+
+export interface WorkerStats {
+  member: string;
+  partitions: number[];
+  cacheHits: number;
+  cacheMisses: number;
+  conflicts: number;
+  rebalances: number;
+}
+
+/**
+ * Worker processes as deployed (`basket serve --role worker`, affinity routing) on a database
+ * and NATS subjects of their own, and a client that talks to them like the API does.
+ */
+export async function startWorkerFleet(options: {
+  workers: number;
+  partitions: number;
+  routing?: "affinity" | "shared";
+  logLevel?: string;
+}) {
+  const database = await createPostgresDatabase();
+  const prefix = uniquePrefix("aff");
+  const env = {
+    DATABASE_URL: database.url,
+    MIGRATE_ON_START: "true",
+    NATS_URL: testNatsUrl,
+    NATS_SUBJECT_PREFIX: prefix,
+    NATS_PARTITIONS: String(options.partitions),
+    ROUTING: options.routing ?? "affinity",
+    HEARTBEAT_MS: "250",
+    MEMBER_TTL_MS: "1000",
+    PORT: "0",
+    LOG_LEVEL: options.logLevel ?? "info",
+  };
+  const processes: ServiceProcess[] = [];
+  const nc: NatsConnection = await connectNats("fleet-client");
+  const bus = new NatsCommandBus(nc, {
+    subjectPrefix: prefix,
+    partitions: options.partitions,
+    timeoutMs: 2_000,
+  });
+
+  const fleet = {
+    prefix,
+    databaseUrl: database.url,
+    processes,
+    env,
+    async addWorker() {
+      const worker = startCli(["serve", "--role", "worker"], env);
+      processes.push(worker);
+      await fleet.waitForWorkers(
+        processes.filter((p) => p.child.exitCode === null && !p.child.killed).length,
+      );
+      return worker;
+    },
+    /** Every live worker's STATS data, by member. */
+    async stats(): Promise<WorkerStats[]> {
+      const replies: WorkerStats[] = [];
+      try {
+        const answers = await nc.requestMany(`$SRV.STATS.${prefix}`, undefined, { maxWait: 150 });
+        for await (const reply of answers) {
+          const stats = reply.json<{
+            metadata: { member: string };
+            endpoints: { data: Omit<WorkerStats, "member"> }[];
+          }>();
+          const data = stats.endpoints[0]?.data;
+          if (data) replies.push({ ...data, member: stats.metadata.member });
+        }
+      } catch {
+        // No worker answers yet: none to report.
+      }
+      return replies;
+    },
+    async waitForWorkers(count: number, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((await fleet.stats()).length < count) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (Date.now() > deadline) throw new Error(`fewer than ${count} workers answered`);
+      }
+    },
+    /** Resolves once `count` workers own every partition exactly once between them. */
+    async converged(count: number, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const stats = await fleet.stats();
+        const owned = stats.flatMap((s) => s.partitions);
+        if (
+          stats.length === count &&
+          owned.length === options.partitions &&
+          new Set(owned).size === options.partitions
+        ) {
+          return stats;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`no convergence on ${count} owners: ${JSON.stringify(stats)}`);
+      }
+    },
+    /** Sends a command; a timed-out one is retried with the same id, as a careful client does. */
+    async send(basketId: string, command: BasketCommand, commandId = uuidv7()): Promise<CommandOutcome> {
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await bus.send({ commandId, basketId, command });
+        if (outcome.ok || (outcome.kind !== "timeout" && outcome.kind !== "unavailable") || attempt > 20)
+          return outcome;
+      }
+    },
+    async stop() {
+      for (const worker of processes) {
+        if (worker.child.exitCode === null) worker.child.kill("SIGTERM");
+        await worker.exited;
+      }
+      const jsm = await nc.jetstreamManager();
+      for (const bucket of ["routing", "workers"])
+        await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
+      await nc.close();
+      await database.drop();
+    },
+  };
+  for (let i = 0; i < options.workers; i++) await fleet.addWorker();
+  return fleet;
+}
+
+/** Cache hit ratio between two STATS snapshots, worker by worker (workers may come and go). */
+export function hitRatio(before: WorkerStats[], after: WorkerStats[]): number {
+  let hits = 0;
+  let misses = 0;
+  for (const now of after) {
+    const then = before.find((s) => s.member === now.member);
+    hits += now.cacheHits - (then?.cacheHits ?? 0);
+    misses += now.cacheMisses - (then?.cacheMisses ?? 0);
+  }
+  return hits / Math.max(1, hits + misses);
+}
