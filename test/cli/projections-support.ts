@@ -2,20 +2,17 @@ import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { expect } from "vitest";
 import {
-  type Basket,
   type BasketCommand,
   type BasketEvent,
   basketStream,
   basketStreamPrefix,
-  evolve,
-  initialBasket,
 } from "../../src/aggregates/basket/index.js";
 import type { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
 import type { Database } from "../../src/db/database.js";
-import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
+import type { EventStore } from "../../src/eventstore/port.js";
 import type { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
-import { foldedBasket, readModelBasket } from "../support/read-model.js";
+import { expectedPopularity, foldedBasket, readModelBasket } from "../support/read-model.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
 
@@ -169,42 +166,6 @@ export function keepQuerying(database: Database, basketIds: string[]) {
       return { answered, failures, missing };
     },
   };
-}
-
-/** What product_popularity must say, from the events alone (as in the read model's property test). */
-export function expectedPopularity(streams: RecordedEvent[][]) {
-  const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
-  const of = (sku: string) => {
-    const known = counts.get(sku) ?? { added: 0, removed: 0, open: 0, checkedOut: 0 };
-    counts.set(sku, known);
-    return known;
-  };
-  for (const events of streams) {
-    let basket: Basket = initialBasket;
-    for (const event of events) {
-      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
-      if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
-      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
-      if (basketEvent.type === "BasketCleared" && basket.status === "open") {
-        for (const sku of basket.lines.keys()) of(sku).removed++;
-      }
-      basket = evolve(basket, basketEvent);
-    }
-    if (basket.status === "none") continue;
-    for (const line of basket.lines.values()) {
-      if (basket.status === "open") of(line.sku).open += line.quantity;
-      else of(line.sku).checkedOut += line.quantity;
-    }
-  }
-  return [...counts]
-    .map(([sku, c]) => ({
-      sku,
-      times_added: String(c.added),
-      times_removed: String(c.removed),
-      quantity_in_open_baskets: String(c.open),
-      quantity_checked_out: String(c.checkedOut),
-    }))
-    .sort((a, b) => a.sku.localeCompare(b.sku));
 }
 
 /** Every basket in the log, as ids. */

@@ -2,22 +2,19 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Basket,
-  type BasketCommand,
-  type BasketEvent,
-  basketStream,
-  evolve,
-  initialBasket,
-} from "../../src/aggregates/basket/index.js";
+import { type BasketCommand, basketStream } from "../../src/aggregates/basket/index.js";
 import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
 import type { Database } from "../../src/db/database.js";
-import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { openTestDatabase } from "../support/databases.js";
-import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
+import {
+  expectedPopularity,
+  foldedBasket,
+  projectionCaughtUp,
+  readModelBasket,
+} from "../support/read-model.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid"];
 
@@ -45,42 +42,6 @@ const command = (basketId: string): fc.Arbitrary<BasketCommand> =>
     fc.constant({ type: "ClearBasket", data: {} } as const),
     fc.constant({ type: "CheckOut", data: {} } as const),
   );
-
-/** What the cross-basket view must say, computed from the events alone. */
-function expectedPopularity(streams: RecordedEvent[][]) {
-  const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
-  const of = (sku: string) => {
-    const known = counts.get(sku) ?? { added: 0, removed: 0, open: 0, checkedOut: 0 };
-    counts.set(sku, known);
-    return known;
-  };
-  for (const events of streams) {
-    let basket: Basket = initialBasket;
-    for (const event of events) {
-      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
-      if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
-      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
-      if (basketEvent.type === "BasketCleared" && basket.status === "open") {
-        for (const sku of basket.lines.keys()) of(sku).removed++;
-      }
-      basket = evolve(basket, basketEvent);
-    }
-    if (basket.status === "none") continue;
-    for (const line of basket.lines.values()) {
-      if (basket.status === "open") of(line.sku).open += line.quantity;
-      else of(line.sku).checkedOut += line.quantity;
-    }
-  }
-  return [...counts]
-    .map(([sku, c]) => ({
-      sku,
-      times_added: String(c.added),
-      times_removed: String(c.removed),
-      quantity_in_open_baskets: String(c.open),
-      quantity_checked_out: String(c.checkedOut),
-    }))
-    .sort((a, b) => a.sku.localeCompare(b.sku));
-}
 
 describe("the read model equals the fold of the events", () => {
   let database: Database;

@@ -3,12 +3,13 @@ import {
   type Basket,
   type BasketEvent,
   basketStream,
+  basketStreamPrefix,
   evolve,
   initialBasket,
   toBasketView,
 } from "../../src/aggregates/basket/index.js";
 import type { Database } from "../../src/db/database.js";
-import type { EventStore } from "../../src/eventstore/port.js";
+import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
 
 /** A basket as the read model holds it, in the shape of the domain's view. */
 export async function readModelBasket(database: Database, basketId: string) {
@@ -81,7 +82,11 @@ export async function projectionCaughtUp(
       .select("checkpoint")
       .where("name", "=", name)
       .executeTakeFirst();
-    const page = await store.readAll({ after: (row?.checkpoint ?? undefined) as never, limit: 1 });
+    const page = await store.readAll({
+      after: (row?.checkpoint ?? undefined) as never,
+      limit: 1,
+      streamPrefix: basketStreamPrefix,
+    });
     if (row && page.events.length === 0 && !page.pending) return;
     if (Date.now() > deadline) throw new Error(`${name} did not catch up in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -90,3 +95,39 @@ export async function projectionCaughtUp(
 
 export const countEvents = async (database: Database) =>
   Number((await sql<{ n: string }>`select count(*) as n from events`.execute(database.db)).rows[0]?.n);
+
+/** What the cross-basket view must say, computed from the events alone. */
+export function expectedPopularity(streams: RecordedEvent[][]) {
+  const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
+  const of = (sku: string) => {
+    const known = counts.get(sku) ?? { added: 0, removed: 0, open: 0, checkedOut: 0 };
+    counts.set(sku, known);
+    return known;
+  };
+  for (const events of streams) {
+    let basket: Basket = initialBasket;
+    for (const event of events) {
+      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
+      if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
+      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
+      if (basketEvent.type === "BasketCleared" && basket.status === "open") {
+        for (const sku of basket.lines.keys()) of(sku).removed++;
+      }
+      basket = evolve(basket, basketEvent);
+    }
+    if (basket.status === "none") continue;
+    for (const line of basket.lines.values()) {
+      if (basket.status === "open") of(line.sku).open += line.quantity;
+      else of(line.sku).checkedOut += line.quantity;
+    }
+  }
+  return [...counts]
+    .map(([sku, c]) => ({
+      sku,
+      times_added: String(c.added),
+      times_removed: String(c.removed),
+      quantity_in_open_baskets: String(c.open),
+      quantity_checked_out: String(c.checkedOut),
+    }))
+    .sort((a, b) => a.sku.localeCompare(b.sku));
+}
