@@ -4,6 +4,12 @@ import { createInterface } from "node:readline";
 
 const root = new URL("../../", import.meta.url).pathname;
 
+/** Children still running when the test process ends are killed, so a failed test leaks none. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Every line the process logged, parsed where it was JSON. */
@@ -40,7 +46,11 @@ export function startCli(args: string[], env: Record<string, string>): ServicePr
   };
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", onLine);
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  running.add(child);
+  const exited = once(child, "exit").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   return {
     child,
     lines,

@@ -123,7 +123,12 @@ export async function startWorkerFleet(options: {
       await database.drop();
     },
   };
-  for (let i = 0; i < options.workers; i++) await fleet.addWorker();
+  try {
+    for (let i = 0; i < options.workers; i++) await fleet.addWorker();
+  } catch (error) {
+    await fleet.stop();
+    throw error;
+  }
   return fleet;
 }
 
