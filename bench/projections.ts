@@ -5,7 +5,6 @@
  */
 import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
-import { type BasketEvent, basketStream } from "../src/aggregates/basket/index.js";
 import { BasketCommandHandler } from "../src/commands/basket-command-handler.js";
 import type { Database } from "../src/db/database.js";
 import type { RecordedEvent } from "../src/eventstore/port.js";
@@ -15,30 +14,12 @@ import type { Projection } from "../src/projections/projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../src/projections/projection-runner.js";
 import { openTestDatabase } from "../test/support/databases.js";
 import { projectionCaughtUp } from "../test/support/read-model.js";
-import { drive, summarise } from "./stats.js";
+import { fillLog, logSize } from "./fill-log.js";
+import { summarise } from "./stats.js";
 
-const logSize = Number(process.env.BENCH_LOG_EVENTS ?? 200_000);
-const eventsPerBasket = 20;
 const commandsPerSecond = 500;
 const loadSeconds = 10;
 const log = pino({ level: "silent" });
-
-/** Baskets of one create and 19 adds, appended a basket at a time. */
-async function fillLog(store: PostgresEventStore) {
-  await drive(logSize / eventsPerBasket, 32, async () => {
-    const basketId = uuidv7();
-    const events: BasketEvent[] = [
-      { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
-    ];
-    for (let i = 1; i < eventsPerBasket; i++) {
-      events.push({
-        type: "ItemAdded",
-        data: { sku: `sku-${i % 12}`, name: "Tea", unitPrice: 450, quantity: 1 },
-      });
-    }
-    await store.append(basketStream(basketId), events, "no_stream");
-  });
-}
 
 function startRunner(
   database: Database,

@@ -5,35 +5,13 @@
  *   npx tsx bench/rebuild.ts   (BENCH_LOG_EVENTS=… for another log size)
  */
 import { pino } from "pino";
-import { v7 as uuidv7 } from "uuid";
-import { type BasketEvent, basketStream } from "../src/aggregates/basket/index.js";
 import { PostgresEventStore } from "../src/eventstore/postgres/postgres-event-store.js";
 import { projections } from "../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../src/projections/projection-runner.js";
 import { defaultRebuildOptions, rebuildProjection } from "../src/projections/rebuild/rebuild-projection.js";
 import { openTestDatabase } from "../test/support/databases.js";
 import { projectionCaughtUp } from "../test/support/read-model.js";
-import { drive } from "./stats.js";
-
-const logSize = Number(process.env.BENCH_LOG_EVENTS ?? 200_000);
-const eventsPerBasket = 20;
-
-/** Baskets of one create and 19 adds, appended a basket at a time (as bench/projections.ts). */
-async function fillLog(store: PostgresEventStore) {
-  await drive(logSize / eventsPerBasket, 32, async () => {
-    const basketId = uuidv7();
-    const events: BasketEvent[] = [
-      { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
-    ];
-    for (let i = 1; i < eventsPerBasket; i++) {
-      events.push({
-        type: "ItemAdded",
-        data: { sku: `sku-${i % 12}`, name: "Tea", unitPrice: 450, quantity: 1 },
-      });
-    }
-    await store.append(basketStream(basketId), events, "no_stream");
-  });
-}
+import { fillLog, logSize } from "./fill-log.js";
 
 const database = await openTestDatabase("postgres", 16);
 const store = new PostgresEventStore(database);

@@ -130,20 +130,11 @@ first one recorded after that time.`,
       },
     );
 
-  events
-    .command("export")
-    .description("Write a range of the log as NDJSON, one event per line, streamed page by page.")
-    .option(
-      "--from <checkpoint>",
-      'start after this checkpoint; "start" for the beginning (the default)',
-      parseCheckpoint,
-    )
-    .option("--until <checkpoint>", "end with the event that has this checkpoint (inclusive)", parseUntil)
-    .option(
-      "--stream-prefix <prefix>",
-      "only streams whose name starts with this, e.g. basket-",
-      parseStreamPrefix,
-    )
+  withRange(
+    events
+      .command("export")
+      .description("Write a range of the log as NDJSON, one event per line, streamed page by page."),
+  )
     .option("--out <file>", "write to this file (it appears once complete) instead of standard output")
     .addHelpText(
       "after",
@@ -192,22 +183,13 @@ the import with its number, and nothing of its batch is written. Progress goes t
       });
     });
 
-  events
-    .command("replay")
-    .description(
-      "Publish a range of the log to a NATS subject (NATS_URL), deduplicated by JetStream when bound.",
-    )
-    .option(
-      "--from <checkpoint>",
-      'start after this checkpoint; "start" for the beginning (the default)',
-      parseCheckpoint,
-    )
-    .option("--until <checkpoint>", "end with the event that has this checkpoint (inclusive)", parseUntil)
-    .option(
-      "--stream-prefix <prefix>",
-      "only streams whose name starts with this, e.g. basket-",
-      parseStreamPrefix,
-    )
+  withRange(
+    events
+      .command("replay")
+      .description(
+        "Publish a range of the log to a NATS subject (NATS_URL), deduplicated by JetStream when bound.",
+      ),
+  )
     .requiredOption("--subject <subject>", "the NATS subject to publish on", parseSubject)
     .option("--rate <messages/s>", "publish at most this many messages a second", parseRate)
     .addHelpText(
@@ -296,4 +278,20 @@ async function connectNats(url: string): Promise<NatsConnection> {
     // The URL may hold credentials: name the host only.
     throw new Error(`Cannot connect to NATS at ${new URL(url).host}: ${(error as Error).message}`);
   }
+}
+
+/** --from, --until and --stream-prefix: the range of the log that export and replay work on. */
+function withRange(command: Command): Command {
+  return command
+    .option(
+      "--from <checkpoint>",
+      'start after this checkpoint; "start" for the beginning (the default)',
+      parseCheckpoint,
+    )
+    .option("--until <checkpoint>", "end with the event that has this checkpoint (inclusive)", parseUntil)
+    .option(
+      "--stream-prefix <prefix>",
+      "only streams whose name starts with this, e.g. basket-",
+      parseStreamPrefix,
+    );
 }
