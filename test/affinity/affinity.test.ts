@@ -10,7 +10,8 @@ import { type ServiceProcess, startCli } from "../support/processes.js";
 import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
 import { hitRatio, startWorkerFleet } from "../support/worker-fleet.js";
 
-const partitions = 16;
+// The default: with 3 or 4 members, every member surely gets some.
+const partitions = 64;
 const skus = 30;
 
 /** Baskets, and what every acknowledged command should have made of them. */

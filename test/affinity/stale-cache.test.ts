@@ -5,7 +5,8 @@ import { partitionOf } from "../../src/commands/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { foldedBasket } from "../support/read-model.js";
 
-const partitions = 4;
+// Enough partitions that a second member surely gets some: each goes to either with even odds.
+const partitions = 16;
 
 describe("a partition that moves away and back", () => {
   let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
@@ -23,10 +24,13 @@ describe("a partition that moves away and back", () => {
     post(`/baskets/${basketId}/items`, { sku, name: sku, unitPrice: 10, quantity: 1 });
   const converged = async (count: number) =>
     expect
-      .poll(() => {
-        const owned = cluster.workers.slice(0, count).flatMap(({ worker }) => worker.partitions);
-        return owned.length === partitions && new Set(owned).size === partitions;
-      })
+      .poll(
+        () => {
+          const owned = cluster.workers.slice(0, count).flatMap(({ worker }) => worker.partitions);
+          return owned.length === partitions && new Set(owned).size === partitions;
+        },
+        { timeout: 10_000 },
+      )
       .toBe(true);
 
   it("is evicted when it leaves, and a stale cache ends in a caught conflict and a correct retry", async () => {
@@ -39,7 +43,7 @@ describe("a partition that moves away and back", () => {
 
     // A second worker joins: some partitions move to it, and the first forgets their baskets.
     const second = await cluster.addWorker();
-    await expect.poll(() => second.worker.partitions.length).toBeGreaterThan(0);
+    await expect.poll(() => second.worker.partitions.length, { timeout: 10_000 }).toBeGreaterThan(0);
     await converged(2);
     expect(first.handler.stats.cacheEvictions).toBeGreaterThan(0);
     const moved = baskets.find((id) =>
@@ -51,7 +55,7 @@ describe("a partition that moves away and back", () => {
 
     // It leaves again: the partition comes back to a first worker that no longer caches the basket.
     await second.worker.stop();
-    await expect.poll(() => first.worker.partitions.length).toBe(partitions);
+    await expect.poll(() => first.worker.partitions.length, { timeout: 10_000 }).toBe(partitions);
     const missesBefore = first.handler.stats.cacheMisses;
     const conflictsBefore = first.handler.stats.conflicts;
     expect((await add(moved, "c")).json().lines.map((line: { sku: string }) => line.sku)).toEqual([
