@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type from "typebox";
 import { rules } from "../aggregates/basket/rules.js";
 
 /**
@@ -39,5 +39,3 @@ export const BasketId = Type.String({
 });
 
 export const Empty = Type.Object({}, { additionalProperties: false });
-
-export type AddItemData = Static<typeof AddItemData>;

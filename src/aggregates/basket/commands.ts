@@ -9,14 +9,3 @@ export type BasketCommand =
   | { type: "RemoveItem"; data: { sku: string } }
   | { type: "ClearBasket"; data: Record<string, never> }
   | { type: "CheckOut"; data: Record<string, never> };
-
-export type BasketCommandType = BasketCommand["type"];
-
-export const basketCommandTypes: readonly BasketCommandType[] = [
-  "CreateBasket",
-  "AddItem",
-  "ChangeItemQuantity",
-  "RemoveItem",
-  "ClearBasket",
-  "CheckOut",
-];

@@ -7,9 +7,7 @@ export type BasketEvent =
   | { type: "BasketCleared"; data: Record<string, never> }
   | { type: "BasketCheckedOut"; data: { itemCount: number; total: number } };
 
-export type BasketEventType = BasketEvent["type"];
-
-export const basketEventTypes: readonly BasketEventType[] = [
+export const basketEventTypes: readonly BasketEvent["type"][] = [
   "BasketCreated",
   "ItemAdded",
   "ItemQuantityChanged",

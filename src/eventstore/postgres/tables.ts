@@ -3,7 +3,7 @@ import type { EventMetadata, JsonValue } from "../port.js";
 
 /** int8 and xid8 arrive as text (see src/db/database.ts); the adapter turns them into bigint. */
 type Int8 = ColumnType<string, string, string>;
-/** Set by the database on insert, never by us. */
+/** Set by the database on insert (recorded_at: unless an import gives it, in the adapter's own SQL). */
 type Assigned<T> = ColumnType<T, never, never>;
 
 export interface EventStoreTables {
