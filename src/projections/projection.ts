@@ -18,6 +18,8 @@ export interface Projection {
   /**
    * The tables it writes and nothing else writes, in migrations/. A rebuild builds copies of
    * exactly these in a schema of its own and swaps them in (src/projections/rebuild).
+   * Listed in the order `apply` first touches them: the switch-over locks them in this order,
+   * so it never holds one the live runner waits for while waiting for one the runner holds.
    */
   readonly tables: readonly ReadModelTable[];
   /** Idempotent: applying an event that was already applied changes nothing. */

@@ -179,7 +179,7 @@ describe("rebuilding a projection on PostgreSQL", () => {
     expect(resume).toMatchObject({
       projection: "product-popularity",
       version: { deployed: 1, stored: 1 },
-      tables: ["product_popularity", "product_popularity_baskets"],
+      tables: ["product_popularity_baskets", "product_popularity"],
       shadowSchema: "rebuild_product_popularity",
       start: { kind: "resume", eventsApplied: 30 },
       eventsToProcess: total - 30,

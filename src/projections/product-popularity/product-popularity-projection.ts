@@ -27,7 +27,8 @@ export const productPopularityProjection: Projection = {
   name: "product-popularity",
   version: 1,
   streamPrefix: basketStreamPrefix,
-  tables: ["product_popularity", "product_popularity_baskets"],
+  // In the order apply first touches them (see Projection.tables).
+  tables: ["product_popularity_baskets", "product_popularity"],
 
   async apply(trx, events) {
     const byBasket = groupByBasket(events);

@@ -171,7 +171,7 @@ class Rebuild {
         switchMs = performance.now() - switchStarted;
         break;
       } catch (error) {
-        if (!isLockTimeout(error)) throw error;
+        if (!isLockContention(error)) throw error;
         if (attempt >= this.options.switchAttempts)
           throw new Error(
             `Could not take the tables of ${this.projection.name} for the switch-over in ${attempt} tries of ` +
@@ -350,5 +350,11 @@ async function useShadow(trx: Transaction<Tables>, schema: string): Promise<void
   await sql`set local search_path = ${sql.id(schema)}, public`.execute(trx);
 }
 
-/** lock_not_available: lock_timeout ran out. */
-const isLockTimeout = (error: unknown) => (error as { code?: unknown } | undefined)?.code === "55P03";
+/**
+ * lock_not_available (lock_timeout ran out) or deadlock_detected (a runner or query took the
+ * tables in another order): either way the switch-over did nothing and may try again.
+ */
+const isLockContention = (error: unknown) => {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "55P03" || code === "40P01";
+};
