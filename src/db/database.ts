@@ -41,8 +41,12 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
     max: config.poolSize ?? 10,
     ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
   });
-  // An idle client that loses its server must not crash the process; the pool replaces it.
+  // A client that loses its server must not crash the process ('error' with no listener throws).
+  // Idle, the pool reports it here and drops it; checked out (between a transaction's
+  // statements, say) the pool listens no more, so each client gets a listener of its own: its
+  // next query fails, which its holder handles, and the pool drops it when it comes back.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const listeners = new Set<PostgresListener>();
   return {
