@@ -1,5 +1,6 @@
-import { type KV, KvWatchInclude, type NatsConnection } from "nats";
+import { KvWatchInclude, type NatsConnection, type QueuedIterator } from "nats";
 import type { Logger } from "pino";
+import { KvBucket } from "../nats/kv-bucket.js";
 
 export interface MembershipOptions {
   subjectPrefix: string;
@@ -15,15 +16,21 @@ export interface MembershipOptions {
  * Live workers, with no coordinator of our own: each worker keeps a key in a JetStream KV
  * bucket whose entries expire after `ttlMs`, and renews it every `heartbeatMs`. Every worker
  * reads the same keys, so every worker sees the same members (give or take a heartbeat).
+ *
+ * NATS may go away meanwhile: renewals fail until it is back (the connection reconnects by
+ * itself), and the bucket is opened again then — made again if the server lost it.
  */
 export class Membership {
   #members: string[] = [];
+  /** When the server last took this member's renewal (Date.now()). */
+  #renewedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #refreshing: Promise<void> | undefined;
+  #watch: QueuedIterator<unknown> | undefined;
 
   private constructor(
-    private readonly kv: KV,
+    private readonly bucket: KvBucket,
     private readonly options: MembershipOptions,
     private readonly onChange: (members: readonly string[]) => void | Promise<void>,
   ) {}
@@ -33,34 +40,40 @@ export class Membership {
     options: MembershipOptions,
     onChange: (members: readonly string[]) => void | Promise<void>,
   ): Promise<Membership> {
-    const kv = await nc
-      .jetstream()
-      .views.kv(`${options.subjectPrefix}-workers`, { ttl: options.ttlMs, history: 1 });
-    const membership = new Membership(kv, options, onChange);
+    // A renewal sent while NATS was away may never be answered: give it up after half the TTL,
+    // so the next one goes out in time (beats are one after another).
+    const bucket = await KvBucket.open(
+      nc,
+      `${options.subjectPrefix}-workers`,
+      { ttl: options.ttlMs, history: 1 },
+      options.ttlMs / 2,
+    );
+    const membership = new Membership(bucket, options, onChange);
     await membership.beat();
-    // A join or a graceful leave is seen at once; an expiry only at the next look.
-    const watch = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    (async () => {
-      for await (const _ of watch) if (!membership.#stopped) await membership.refresh();
-    })().catch(() => {});
-    membership.#watchStop = () => watch.stop();
+    void membership.watch();
     membership.schedule();
     return membership;
   }
 
-  #watchStop: () => void = () => {};
-
   get members(): readonly string[] {
     return this.#members;
+  }
+
+  /** Why the other workers may not count on this one now, or undefined when they may. */
+  get notCurrent(): string | undefined {
+    const sinceRenewal = Date.now() - this.#renewedAt;
+    if (sinceRenewal > this.options.ttlMs) return `membership not renewed for ${sinceRenewal} ms`;
+    if (!this.#members.includes(this.options.memberId)) return "not yet among the members it sees";
+    return undefined;
   }
 
   /** Leaves at once (rather than after the TTL), so the others take over without waiting. */
   async leave(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#watchStop();
+    this.#watch?.stop();
     await this.#refreshing;
-    await this.kv.delete(this.options.memberId).catch(() => {});
+    await this.bucket.use((kv) => kv.delete(this.options.memberId)).catch(() => {});
   }
 
   private schedule(): void {
@@ -74,8 +87,30 @@ export class Membership {
   }
 
   private async beat(): Promise<void> {
-    await this.kv.put(this.options.memberId, JSON.stringify({ at: new Date().toISOString() }));
+    const sentAt = Date.now();
+    const reopened = this.bucket.reopened;
+    await this.bucket.use((kv) =>
+      kv.put(this.options.memberId, JSON.stringify({ at: new Date(sentAt).toISOString() })),
+    );
+    this.#renewedAt = sentAt;
+    // A watch of the bucket as it was may never hear another word: watch the one there is now.
+    if (this.bucket.reopened !== reopened) this.#watch?.stop();
     await this.refresh();
+  }
+
+  /** A join or a graceful leave is seen at once; an expiry only at the next look (each beat). */
+  private async watch(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        const watch = await this.bucket.use((kv) => kv.watch({ include: KvWatchInclude.UpdatesOnly }));
+        this.#watch = watch;
+        if (this.#stopped) watch.stop();
+        for await (const _ of watch) if (!this.#stopped) await this.refresh();
+      } catch {
+        // NATS is away: the beats notice too, and reopen the bucket once it is back.
+      }
+      if (!this.#stopped) await new Promise((resolve) => setTimeout(resolve, this.options.heartbeatMs));
+    }
   }
 
   private refresh(): Promise<void> {
@@ -83,9 +118,10 @@ export class Membership {
     this.#refreshing = (this.#refreshing ?? Promise.resolve())
       .catch(() => {})
       .then(async () => {
-        const keys: string[] = [];
-        for await (const key of await this.kv.keys()) keys.push(key);
-        const members = keys.sort();
+        // A key renewed while they are listed may be listed twice.
+        const keys = new Set<string>();
+        for await (const key of await this.bucket.use((kv) => kv.keys())) keys.add(key);
+        const members = [...keys].sort();
         if (members.join() === this.#members.join()) return;
         this.#members = members;
         await this.onChange(members);
