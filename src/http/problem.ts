@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import Type from "typebox";
+import { unavailableDependency } from "../health/unavailable.js";
 
 /** An RFC 9457 problem: every error the API answers with, with a stable `code` to branch on. */
 export const Problem = Type.Object(
@@ -60,6 +61,17 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         message: issue.message ?? "is invalid",
       }));
       return sendProblem(reply, 400, "invalid_request", error.message, { errors });
+    }
+    const unavailable = unavailableDependency(error);
+    if (unavailable) {
+      request.log.warn({ err: error }, `${unavailable} unavailable`);
+      reply.header("retry-after", "1");
+      return sendProblem(
+        reply,
+        503,
+        `${unavailable}_unavailable`,
+        `The ${unavailable === "nats" ? "message bus" : "database"} could not be reached; nothing was changed. Try again.`,
+      );
     }
     const status = error.statusCode ?? 500;
     if (status >= 500) {
