@@ -3,10 +3,12 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { Readiness } from "../health/readiness.js";
 import { BasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -19,6 +21,8 @@ export interface HttpAppOptions {
   queries?: BasketQueryRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
   metrics?: Registry;
+  /** GET /health/live and /health/ready. */
+  readiness?: Readiness;
 }
 
 /** The HTTP face of every role: routes as plugins, problem+json errors, OpenAPI at /docs. */
@@ -47,5 +51,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.commands) await app.register(basketCommandRoutes, options.commands);
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
+  if (options.readiness) await app.register(healthRoutes, { readiness: options.readiness });
   return app;
 }

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { connect, type NatsConnection } from "nats";
+import { connect, Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
@@ -13,6 +13,8 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
+import { databaseProbe, natsProbe } from "../health/probes.js";
+import { type Probe, Readiness } from "../health/readiness.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
 import { projections } from "../projections/all-projections.js";
@@ -60,6 +62,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     const store = new PostgresEventStore(database, { maxConcurrentTransactions: config.appendConcurrency });
     stops.push(() => store.close());
     if (config.migrateOnStart) await migrateToLatest(database);
+    // What /health/ready looks at: the dependencies this role uses.
+    const probes: Record<string, Probe> = { database: databaseProbe(database.db) };
 
     const handler = runs("commands")
       ? new BasketCommandHandler(store, {
@@ -82,6 +86,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       nc = connection;
       stops.push(() => connection.drain());
       log.info({ server: connection.getServer() }, "connected to NATS");
+      logConnectionChanges(connection, log);
+      probes.nats = natsProbe(connection);
     }
 
     if (nc && handler) {
@@ -93,6 +99,11 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
         metrics,
       });
       liveCounts.push(() => ({ partitionsOwned: worker.partitions.length, rebalances: worker.rebalances }));
+      probes.worker = async () => {
+        const { serving, detail } = worker.status();
+        if (!serving) throw new Error(detail);
+        return detail;
+      };
       stops.push(() => worker.stop());
       log.info({ subjects: `${config.subjectPrefix}.cmd.*` }, "worker serving basket commands");
     }
@@ -147,7 +158,14 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       stops.push(() => waiter.close());
       queries = { queries: basketQueries, waiter };
     }
-    const app = await buildHttpApp({ logger: log, version, commands, queries, metrics: metrics.registry });
+    const app = await buildHttpApp({
+      logger: log,
+      version,
+      commands,
+      queries,
+      metrics: metrics.registry,
+      readiness: new Readiness(probes),
+    });
     const url = await app.listen({ port: config.port, host: config.host });
     stops.push(() => app.close());
     return { url, stop: stopAll };
@@ -155,4 +173,14 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     await stopAll();
     throw error;
   }
+}
+
+/** NATS reconnects by itself (forever); the log says when it is away and when it is back. */
+function logConnectionChanges(nc: NatsConnection, log: Logger): void {
+  (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) log.warn({ server: status.data }, "disconnected from NATS");
+      if (status.type === Events.Reconnect) log.info({ server: status.data }, "reconnected to NATS");
+    }
+  })().catch(() => {});
 }

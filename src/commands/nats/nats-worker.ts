@@ -39,6 +39,11 @@ export interface NatsWorker {
   /** The partitions this worker serves now (all of them in shared mode). */
   readonly partitions: readonly number[];
   readonly rebalances: number;
+  /**
+   * Whether it serves its share of the commands now: in affinity mode, a current member whose
+   * partitions for the members it sees are subscribed. `detail` says what it serves, or why not.
+   */
+  status(): { serving: boolean; detail: string };
   /** Stops taking commands, answers every command already taken, then returns. */
   stop(): Promise<void>;
 }
@@ -58,6 +63,9 @@ export async function startNatsWorker(
   const counts = { succeeded: 0, failed: {} as Record<string, number>, processingMs: 0 };
   const owned = new Map<number, Subscription>();
   let rebalances = 0;
+  /** The members whose assignment is subscribed (joined), after each rebalance. */
+  let subscribedFor: string | undefined;
+  let stopping = false;
   const served = () =>
     routing.mode === "shared"
       ? Array.from({ length: routing.partitions }, (_, partition) => partition)
@@ -159,6 +167,7 @@ export async function startNatsWorker(
         ? handler.evict((basketId) => gone.has(partitionOf(basketId, routing.partitions)))
         : 0;
       rebalances++;
+      subscribedFor = members.join();
       log.info(
         { member: memberId, members: members.length, partitions: mine.size, lost: lost.length, evicted },
         "partitions assigned",
@@ -181,7 +190,20 @@ export async function startNatsWorker(
     get rebalances() {
       return rebalances;
     },
+    status() {
+      if (stopping) return { serving: false, detail: "stopping" };
+      if (!membership) return { serving: true, detail: `all ${routing.partitions} partitions (shared)` };
+      const notCurrent =
+        membership.notCurrent ??
+        (subscribedFor === membership.members.join() ? undefined : "partitions being reassigned");
+      if (notCurrent) return { serving: false, detail: notCurrent };
+      return {
+        serving: true,
+        detail: `${owned.size} of ${routing.partitions} partitions, ${membership.members.length} members`,
+      };
+    },
     async stop() {
+      stopping = true;
       await membership?.leave();
       await Promise.all([...owned.values()].map((subscription) => subscription.drain()));
       owned.clear();

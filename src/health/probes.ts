@@ -1,0 +1,26 @@
+import { type Kysely, sql } from "kysely";
+import type { NatsConnection } from "nats";
+import type { Probe } from "./readiness.js";
+
+/** The database answers a query (through the pool the process works with). */
+export const databaseProbe =
+  <T>(db: Kysely<T>): Probe =>
+  async () => {
+    await sql`select 1`.execute(db);
+    return undefined;
+  };
+
+/** The NATS connection is up and the server answers a ping. */
+export const natsProbe =
+  (nc: NatsConnection): Probe =>
+  async () => {
+    if (nc.isClosed()) throw new Error("the connection is closed");
+    try {
+      await nc.rtt();
+    } catch (error) {
+      throw new Error(
+        `not connected to ${nc.getServer()} (${error instanceof Error ? error.message : error})`,
+      );
+    }
+    return undefined;
+  };
