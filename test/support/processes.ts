@@ -4,11 +4,27 @@ import { createInterface } from "node:readline";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-/** Children still running when the test process ends are killed, so a failed test leaks none. */
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
+const cleanUps = new Set<() => void>();
+const cleanUpAll = () => {
+  for (const cleanUp of cleanUps) cleanUp();
+  cleanUps.clear();
+};
+process.once("exit", cleanUpAll);
+// Vitest ends a test process that timed out with SIGTERM, and no "exit" comes then.
+process.once("SIGTERM", () => {
+  cleanUpAll();
+  if (process.listenerCount("SIGTERM") === 0) process.kill(process.pid, "SIGTERM");
 });
+
+/**
+ * Runs `cleanUp` when the test process ends, however it ends, unless the returned function
+ * (call it once cleaned up) says it is no longer needed: a failed or timed-out test leaks no
+ * child process or server.
+ */
+export function onTestProcessEnd(cleanUp: () => void): () => void {
+  cleanUps.add(cleanUp);
+  return () => cleanUps.delete(cleanUp);
+}
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -46,9 +62,9 @@ export function startCli(args: string[], env: Record<string, string>): ServicePr
   };
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", onLine);
-  running.add(child);
+  const forget = onTestProcessEnd(() => child.kill("SIGKILL"));
   const exited = once(child, "exit").then(([code]) => {
-    running.delete(child);
+    forget();
     return code as number | null;
   });
   return {
@@ -78,4 +94,13 @@ export function startCli(args: string[], env: Record<string, string>): ServicePr
       });
     },
   };
+}
+
+/** Where a `basket serve` process listens, from its "basket service (<role>) at <url>" line. */
+export async function listeningUrl(service: ServiceProcess, timeoutMs = 30_000): Promise<string> {
+  const line = await service.waitFor(
+    (entry) => /^basket service \(\w+\) at http/.test(String(entry.msg)),
+    timeoutMs,
+  );
+  return /at (http:\/\/\S+)/.exec(String(line.msg))?.[1] as string;
 }
