@@ -143,7 +143,11 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
             partitions: config.routing.partitions,
             timeoutMs: config.commandTimeoutMs,
           }),
-          createKeys: await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`),
+          createKeys: await KvCreateKeys.open(
+            nc,
+            `${config.subjectPrefix}-create-keys`,
+            config.commandTimeoutMs,
+          ),
         };
       } else {
         commands = {

@@ -3,12 +3,16 @@ import type { NatsConnection } from "nats";
 import type { CreateKeys } from "../create-keys.js";
 import { KvBucket } from "./kv-bucket.js";
 
+/** JetStream's "wrong last sequence": `create` found the key there already. */
+const keyExists = 10071;
+
 /** Create keys in a JetStream KV bucket, shared by every API process; entries expire after a day. */
 export class KvCreateKeys implements CreateKeys {
   private constructor(private readonly bucket: KvBucket) {}
 
-  static async open(nc: NatsConnection, bucket: string): Promise<KvCreateKeys> {
-    return new KvCreateKeys(await KvBucket.open(nc, bucket, { ttl: 24 * 3_600_000, history: 1 }));
+  /** `timeoutMs`: how long a claim waits for JetStream's answer. */
+  static async open(nc: NatsConnection, bucket: string, timeoutMs?: number): Promise<KvCreateKeys> {
+    return new KvCreateKeys(await KvBucket.open(nc, bucket, { ttl: 24 * 3_600_000, history: 1 }, timeoutMs));
   }
 
   async claim(key: string, proposed: string): Promise<string> {
@@ -19,6 +23,9 @@ export class KvCreateKeys implements CreateKeys {
         await kv.create(entryKey, proposed);
         return proposed;
       } catch (error) {
+        // Anything else (NATS away, no answer in time) is the caller's to retry: a claim that
+        // did go through is found then.
+        if ((error as { api_error?: { err_code?: number } }).api_error?.err_code !== keyExists) throw error;
         const existing = await kv.get(entryKey);
         if (existing?.value.length) return existing.string();
         throw error;
