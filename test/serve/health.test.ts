@@ -51,6 +51,7 @@ describe("/health/live and /health/ready on every role, against servers the test
       HEARTBEAT_MS: "250",
       MEMBER_TTL_MS: "1000",
       NATS_PARTITIONS: "8",
+      COMMAND_TIMEOUT_MS: "1000",
     });
     const log = pino({ level: "silent" });
     for (const role of ["api", "worker", "projector"] as const) roles[role] = await serve(role, config, log);
@@ -95,6 +96,14 @@ describe("/health/live and /health/ready on every role, against servers the test
       expect((await fetch(`${urlOf(role)}/health/live`)).status).toBe(200);
     }
     expect((await ready(urlOf("projector"))).status).toBe(200);
+    // Meanwhile a create with a key, which the API claims in NATS first, is refused as unavailable.
+    const create = await fetch(`${urlOf("api")}/baskets`, {
+      method: "POST",
+      headers: { "idempotency-key": "k-1" },
+    });
+    expect(create.status).toBe(503);
+    expect(create.headers.get("retry-after")).toBe("1");
+    expect(await create.json()).toMatchObject({ code: "nats_unavailable" });
 
     await nats.start();
     for (const role of ["api", "worker", "projector"] as const)
@@ -112,6 +121,11 @@ describe("/health/live and /health/ready on every role, against servers the test
       expect(answer.ms).toBeLessThan(1_000);
       expect(answer.body.checks.database?.status).toBe("down");
     }
+    // Meanwhile a query is refused as unavailable, not failed.
+    const query = await fetch(`${urlOf("api")}/baskets/01890a5d-ac96-774b-bcce-b302099a8057`);
+    expect(query.status).toBe(503);
+    expect(query.headers.get("retry-after")).toBe("1");
+    expect(await query.json()).toMatchObject({ code: "database_unavailable" });
     await postgres.start();
     for (const role of ["api", "worker", "projector"] as const)
       await expect.poll(async () => (await ready(urlOf(role))).status, { timeout: 15_000 }).toBe(200);
