@@ -1,10 +1,10 @@
-import type { NatsConnection } from "nats";
+import { connect, type NatsConnection } from "nats";
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { CommandOutcome } from "../../src/commands/command.js";
 import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
 import { createPostgresDatabase } from "./databases.js";
-import { connectNats, testNatsUrl, uniquePrefix } from "./nats.js";
+import { testNatsUrl, uniquePrefix } from "./nats.js";
 import { type ServiceProcess, startCli } from "./processes.js";
 
 export interface WorkerStats {
@@ -16,6 +16,8 @@ export interface WorkerStats {
   rebalances: number;
 }
 
+export type WorkerFleet = Awaited<ReturnType<typeof startWorkerFleet>>;
+
 /**
  * Worker processes as deployed (`basket serve --role worker`, affinity routing) on a database
  * and NATS subjects of their own, and a client that talks to them like the API does.
@@ -25,13 +27,24 @@ export async function startWorkerFleet(options: {
   partitions: number;
   routing?: "affinity" | "shared";
   logLevel?: string;
+  /**
+   * Servers of the test's own (test/support/private-servers.ts), which it may restart: the
+   * fleet's client then reconnects forever. By default a fresh database on the shared server,
+   * dropped at the end, and the shared NATS.
+   */
+  servers?: { databaseUrl: string; natsUrl: string };
+  /** More environment for every worker (and whatever else the test starts with `env`). */
+  env?: Record<string, string>;
 }) {
-  const database = await createPostgresDatabase();
+  const database = options.servers
+    ? { url: options.servers.databaseUrl, drop: async () => {} }
+    : await createPostgresDatabase();
+  const natsUrl = options.servers?.natsUrl ?? testNatsUrl;
   const prefix = uniquePrefix("aff");
-  const env = {
+  const env: Record<string, string> = {
     DATABASE_URL: database.url,
     MIGRATE_ON_START: "true",
-    NATS_URL: testNatsUrl,
+    NATS_URL: natsUrl,
     NATS_SUBJECT_PREFIX: prefix,
     NATS_PARTITIONS: String(options.partitions),
     ROUTING: options.routing ?? "affinity",
@@ -39,9 +52,14 @@ export async function startWorkerFleet(options: {
     MEMBER_TTL_MS: "1000",
     PORT: "0",
     LOG_LEVEL: options.logLevel ?? "info",
+    ...options.env,
   };
   const processes: ServiceProcess[] = [];
-  const nc: NatsConnection = await connectNats("fleet-client");
+  const nc: NatsConnection = await connect({
+    servers: natsUrl,
+    name: "fleet-client",
+    ...(options.servers ? { maxReconnectAttempts: -1, reconnectTimeWait: 250 } : {}),
+  });
   const bus = new NatsCommandBus(nc, {
     subjectPrefix: prefix,
     partitions: options.partitions,
@@ -53,12 +71,10 @@ export async function startWorkerFleet(options: {
     databaseUrl: database.url,
     processes,
     env,
-    async addWorker() {
+    async addWorker(timeoutMs?: number) {
       const worker = startCli(["serve", "--role", "worker"], env);
       processes.push(worker);
-      await fleet.waitForWorkers(
-        processes.filter((p) => p.child.exitCode === null && !p.child.killed).length,
-      );
+      await fleet.waitForWorkers(fleet.live().length, timeoutMs);
       return worker;
     },
     /** Every live worker's STATS data, by member. */
@@ -111,14 +127,20 @@ export async function startWorkerFleet(options: {
           return outcome;
       }
     },
+    /** The workers' processes not killed nor exited. */
+    live() {
+      return processes.filter((p) => p.child.exitCode === null && !p.child.killed);
+    },
     async stop() {
       for (const worker of processes) {
-        if (worker.child.exitCode === null) worker.child.kill("SIGTERM");
+        if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM");
         await worker.exited;
       }
-      const jsm = await nc.jetstreamManager();
-      for (const bucket of ["routing", "workers"])
-        await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
+      if (!options.servers) {
+        const jsm = await nc.jetstreamManager();
+        for (const bucket of ["routing", "workers"])
+          await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
+      }
       await nc.close();
       await database.drop();
     },

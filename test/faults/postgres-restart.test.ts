@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type FaultCluster,
+  readinessBecomes,
+  startFaultCluster,
+  stopFaultClusters,
+} from "../support/fault-cluster.js";
+import { startHttpLoad } from "../support/http-load.js";
+
+describe("PostgreSQL restarted under load", () => {
+  let cluster: FaultCluster | undefined;
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail" && cluster) console.log(await cluster.logTails());
+    cluster = undefined;
+    await stopFaultClusters();
+  });
+
+  it("crashed and started again: workers and projectors recover without a restart, and the read model converges to the fold of the events", async () => {
+    cluster = await startFaultCluster({ workers: 2, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const { fleet, postgres, api, projectors } = cluster;
+    await fleet.converged(2);
+    const { baskets, records: setup } = await cluster.prepareBaskets(30);
+    const load = startHttpLoad({
+      apiUrl: api.url,
+      baskets,
+      commands: 1_200,
+      concurrency: 16,
+      createEvery: 20,
+    });
+    await load.acknowledgedReach(300);
+    const everyone = await cluster.services();
+    const activeRunnerLines = (projector = projectors[0]) =>
+      projector?.process.lines.filter((line) => line.msg === "active runner").length ?? 0;
+    const activeBefore = activeRunnerLines();
+
+    await postgres.stop("immediate");
+    const stoppedAt = Date.now();
+    const notReadyAfterMs = await readinessBecomes(everyone, 503);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_500 - (Date.now() - stoppedAt))));
+    await postgres.start();
+    const restartedAt = Date.now();
+    const readyAfterMs = await readinessBecomes(everyone, 200);
+    // Each projection's runner took its lock again, in the same process.
+    await expect.poll(activeRunnerLines, { timeout: 30_000 }).toBe(activeBefore + 2);
+    const runnersBackAfterMs = Date.now() - restartedAt;
+
+    await load.acknowledgedReach(300, restartedAt);
+    const { client } = await cluster.verify(
+      "PostgreSQL crashed (immediate stop) and started again",
+      setup,
+      load,
+      {
+        "ready 503 after (ms)": notReadyAfterMs,
+        "PostgreSQL down (ms)": restartedAt - stoppedAt,
+        "ready 200 again after (ms)": readyAfterMs,
+        "projection runners active again after (ms)": runnersBackAfterMs,
+        "acknowledged after the restart": () => load.acknowledgedAfter(restartedAt),
+      },
+    );
+    expect(client.gaveUp).toBe(0);
+  });
+});

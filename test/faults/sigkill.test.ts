@@ -1,0 +1,79 @@
+import { hostname } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type FaultCluster,
+  type Service,
+  startFaultCluster,
+  stopFaultClusters,
+} from "../support/fault-cluster.js";
+import { startHttpLoad } from "../support/http-load.js";
+
+describe("a process SIGKILLed mid-load", () => {
+  let cluster: FaultCluster | undefined;
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail" && cluster) console.log(await cluster.logTails());
+    cluster = undefined;
+    await stopFaultClusters();
+  });
+
+  it("a worker: its partitions move within the TTL; nothing acknowledged is lost, nothing applied twice", async () => {
+    cluster = await startFaultCluster({ workers: 3, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const { fleet, api } = cluster;
+    await fleet.converged(3);
+    const { baskets, records: setup } = await cluster.prepareBaskets(30);
+    const load = startHttpLoad({ apiUrl: api.url, baskets, concurrency: 16, createEvery: 20 });
+    await load.acknowledgedReach(300);
+
+    const victim = fleet.processes[1];
+    victim?.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    await fleet.converged(2, 30_000);
+    const movedAfterMs = Date.now() - killedAt;
+    await load.acknowledgedReach(300, killedAt + movedAfterMs);
+
+    const { client } = await cluster.verify("a worker SIGKILLed (3 → 2)", setup, load, {
+      "partitions owned by the other two after (ms)": movedAfterMs,
+      "acknowledged after the kill": () => load.acknowledgedAfter(killedAt),
+    });
+    // The member's key expires after MEMBER_TTL_MS (1 s); then a heartbeat (250 ms) or two.
+    expect(movedAfterMs).toBeLessThan(1_000 + 2 * 250 + 2_000);
+    expect(client.gaveUp).toBe(0);
+    expect(await victim?.exited).toBeNull();
+  });
+
+  it("a projector running projections: the other takes them over; the read model converges, no batch applied twice", async () => {
+    cluster = await startFaultCluster({ workers: 2, projectors: 2, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const { fleet, api, database } = cluster;
+    await fleet.converged(2);
+    const owners = async () =>
+      new Set(
+        (await database.db.selectFrom("projection_checkpoints").select("owner").execute()).map(
+          (row) => row.owner,
+        ),
+      );
+    const ownerOf = (projector: Service) => `${hostname()}:${projector.process.child.pid}`;
+    // One projector runs both projections, the other stands by.
+    await expect.poll(async () => (await owners()).size, { timeout: 30_000 }).toBe(1);
+    const owner = [...(await owners())][0];
+    const active = cluster.projectors.find((projector) => ownerOf(projector) === owner) as Service;
+    const standby = cluster.projectors.find((projector) => projector !== active) as Service;
+
+    const { baskets, records: setup } = await cluster.prepareBaskets(30);
+    const load = startHttpLoad({ apiUrl: api.url, baskets, concurrency: 16, createEvery: 20 });
+    await load.acknowledgedReach(300);
+    active.process.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    await expect
+      .poll(async () => [...(await owners())], { timeout: 30_000, interval: 50 })
+      .toEqual([ownerOf(standby)]);
+    const tookOverAfterMs = Date.now() - killedAt;
+    await load.acknowledgedReach(300, killedAt);
+
+    await cluster.verify("a projector SIGKILLed (the other takes over its projections)", setup, load, {
+      "the other running both projections after (ms)": tookOverAfterMs,
+      "acknowledged after the kill": () => load.acknowledgedAfter(killedAt),
+    });
+    // A standby runner retries its lock every second; the dead session's lock goes with it.
+    expect(tookOverAfterMs).toBeLessThan(10_000);
+  });
+});

@@ -1,0 +1,220 @@
+import { v7 as uuidv7 } from "uuid";
+
+/** A basket as a client holds it: its id, and the token the API handed out with it, if any. */
+export interface BasketHandle {
+  id: string;
+  token?: string;
+}
+
+/** The headers every request on a basket carries: its token, once the API hands one out. */
+export function basketHeaders(basket: BasketHandle): Record<string, string> {
+  return basket.token ? { authorization: `Bearer ${basket.token}` } : {};
+}
+
+/** What one command came to, after every attempt the client made. */
+export interface CommandRecord {
+  kind: "create" | "add";
+  /** The Idempotency-Key, which becomes the command's id. */
+  commandId: string;
+  /** For an add, its basket; for a create, the basket it made once acknowledged. */
+  basketId?: string;
+  sku?: string;
+  /** Each attempt's HTTP status, or "network" for a request that got no answer. */
+  attempts: (number | "network")[];
+  /** When the API answered 2xx (Date.now()); absent when the client gave up. */
+  ackedAt?: number;
+  /** The answer carried Idempotent-Replayed: true. */
+  replayed: boolean;
+}
+
+export interface LoadFigures {
+  sent: number;
+  acknowledged: number;
+  attempts: number;
+  timeouts: number;
+  unavailable: number;
+  networkErrors: number;
+  otherFailures: number;
+  replayed: number;
+  gaveUp: number;
+}
+
+/** What the client saw of the given commands. */
+export function loadFigures(records: readonly CommandRecord[]): LoadFigures {
+  const attempts = records.flatMap((record) => record.attempts);
+  const acknowledged = records.filter((record) => record.ackedAt !== undefined).length;
+  return {
+    sent: records.length,
+    acknowledged,
+    attempts: attempts.length,
+    timeouts: attempts.filter((status) => status === 504).length,
+    unavailable: attempts.filter((status) => status === 503).length,
+    networkErrors: attempts.filter((status) => status === "network").length,
+    otherFailures: attempts.filter(
+      (status) => typeof status === "number" && status >= 300 && !retryable(status),
+    ).length,
+    replayed: records.filter((record) => record.replayed).length,
+    gaveUp: records.length - acknowledged,
+  };
+}
+
+export interface RetryPolicy {
+  /** Keep trying a command (same Idempotency-Key) this long after its first attempt; 0: never retry. */
+  forMs: number;
+  /** How long the client itself waits for an answer before it counts the attempt as lost. */
+  requestTimeoutMs: number;
+}
+
+export const patientClient: RetryPolicy = { forMs: 120_000, requestTimeoutMs: 15_000 };
+
+/** 503 (surely not applied), 504 (maybe applied) and no answer at all: all safe to retry with the same key. */
+const retryable = (status: number | "network") => status === "network" || status === 503 || status === 504;
+
+/**
+ * Sends one request, and again with the same Idempotency-Key while the answer says it may be
+ * retried, up to the policy's time. Returns the last answer's status and body.
+ */
+async function sendWithRetries(
+  record: CommandRecord,
+  policy: RetryPolicy,
+  send: (signal: AbortSignal) => Promise<Response>,
+): Promise<{ status: number | "network"; body: unknown }> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    let status: number | "network";
+    let body: unknown;
+    try {
+      const response = await send(AbortSignal.timeout(policy.requestTimeoutMs));
+      status = response.status;
+      body = await response.json().catch(() => undefined);
+      if (response.headers.get("idempotent-replayed") === "true") record.replayed = true;
+    } catch {
+      status = "network";
+    }
+    record.attempts.push(status);
+    if (typeof status === "number" && status >= 200 && status < 300) {
+      record.ackedAt = Date.now();
+      return { status, body };
+    }
+    if (!retryable(status) || Date.now() - started > policy.forMs) return { status, body };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+  }
+}
+
+/** POST /baskets with an Idempotency-Key, retried like any command; the basket once acknowledged. */
+export async function createBasket(
+  apiUrl: string,
+  policy: RetryPolicy = patientClient,
+  record: CommandRecord = { kind: "create", commandId: uuidv7(), attempts: [], replayed: false },
+): Promise<BasketHandle | undefined> {
+  const { status, body } = await sendWithRetries(record, policy, (signal) =>
+    fetch(`${apiUrl}/baskets`, { method: "POST", headers: { "idempotency-key": record.commandId }, signal }),
+  );
+  if (status !== 201) return undefined;
+  const { id, token } = body as { id: string; token?: string };
+  record.basketId = id;
+  return token === undefined ? { id } : { id, token };
+}
+
+/** POST /baskets/:id/items: one of `sku`. */
+async function addItem(apiUrl: string, basket: BasketHandle, record: CommandRecord, policy: RetryPolicy) {
+  await sendWithRetries(record, policy, (signal) =>
+    fetch(`${apiUrl}/baskets/${basket.id}/items`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": record.commandId,
+        ...basketHeaders(basket),
+      },
+      body: JSON.stringify({ sku: record.sku, name: record.sku, unitPrice: 100, quantity: 1 }),
+      signal,
+    }),
+  );
+}
+
+export interface LoadOptions {
+  apiUrl: string;
+  /** Baskets to add items to; creates made by the load join them. */
+  baskets: BasketHandle[];
+  /** Stop after this many commands; without it the load goes on until `finish()`. */
+  commands?: number;
+  concurrency: number;
+  /** Every n-th command creates a basket (with an Idempotency-Key) instead of adding an item. */
+  createEvery?: number;
+  /** Distinct skus per basket; with quantities of one, a basket holds 99 × skus adds. */
+  skus?: number;
+  retry?: RetryPolicy;
+}
+
+/**
+ * A steady stream of commands over HTTP, `concurrency` at a time, as shoppers with careful
+ * clients send them: every command has its own Idempotency-Key and is retried with it.
+ */
+export function startHttpLoad(options: LoadOptions) {
+  const { apiUrl, concurrency, createEvery, skus = 20, retry = patientClient } = options;
+  let commands = options.commands ?? Number.POSITIVE_INFINITY;
+  const baskets = [...options.baskets];
+  const records: CommandRecord[] = [];
+  let next = 0;
+  const done = Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < commands; i = next++) {
+        if (createEvery && i % createEvery === 0) {
+          const record: CommandRecord = {
+            kind: "create",
+            commandId: uuidv7(),
+            attempts: [],
+            replayed: false,
+          };
+          records.push(record);
+          const basket = await createBasket(apiUrl, retry, record);
+          if (basket) baskets.push(basket);
+          continue;
+        }
+        const basket = baskets[i % baskets.length] as BasketHandle;
+        const sku = `sku-${Math.floor(i / baskets.length) % skus}`;
+        const record: CommandRecord = {
+          kind: "add",
+          commandId: uuidv7(),
+          basketId: basket.id,
+          sku,
+          attempts: [],
+          replayed: false,
+        };
+        records.push(record);
+        await addItem(apiUrl, basket, record, retry);
+      }
+    }),
+  ).then(() => {});
+  return {
+    records,
+    baskets,
+    done,
+    /** Sends no more commands; `done` resolves once those under way are answered (or given up). */
+    finish() {
+      commands = Math.min(commands, next);
+      return done;
+    },
+    get acknowledged() {
+      return records.filter((record) => record.ackedAt !== undefined).length;
+    },
+    /** Commands acknowledged after the given time: load resumed after a fault. */
+    acknowledgedAfter(time: number) {
+      return records.filter((record) => (record.ackedAt ?? 0) > time).length;
+    },
+    /** Resolves once `count` commands have been acknowledged (after `since`, when given). */
+    async acknowledgedReach(count: number, since = 0, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (this.acknowledgedAfter(since) < count) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `only ${this.acknowledgedAfter(since)} of ${count} acknowledged in ${timeoutMs} ms`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    figures: () => loadFigures(records),
+  };
+}
+
+export type HttpLoad = ReturnType<typeof startHttpLoad>;
