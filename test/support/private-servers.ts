@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,16 @@ import { onTestProcessEnd } from "./processes.js";
  */
 
 const run = promisify(execFile);
-const pgBin = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** Debian's layout: the newest PostgreSQL installed, unless PG_BIN names a bin folder. */
+const pgBin =
+  process.env.PG_BIN ??
+  join(
+    "/usr/lib/postgresql",
+    (existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql") : ["15"])
+      .sort((a, b) => Number(a) - Number(b))
+      .at(-1) as string,
+    "bin",
+  );
 const natsServer = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
 /** A port nobody listens on now (the kernel's pick for port 0). */
