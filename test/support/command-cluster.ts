@@ -9,26 +9,27 @@ import {
   type NatsWorkerOptions,
   startNatsWorker,
 } from "../../src/commands/nats/nats-worker.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp } from "../../src/http/app.js";
-import { openTestDatabase } from "./databases.js";
+import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
 const silent = pino({ level: "silent" });
 
 /**
- * The command path as deployed — HTTP API → NATS request-reply → worker queue group → PostgreSQL —
- * in one test process: each worker has its own NATS connection and its own cache.
+ * The command path as deployed — HTTP API → NATS request-reply → worker queue group → event store
+ * (PostgreSQL unless told otherwise) — in one test process: each worker has its own NATS
+ * connection and its own cache.
  */
 export async function startCommandCluster(options: {
   workers: number;
   timeoutMs?: number;
   routing?: NatsWorkerOptions["routing"];
+  backend?: StoreBackend;
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const prefix = uniquePrefix();
-  const database = await openTestDatabase("postgres");
-  const store = new PostgresEventStore(database);
+  const opened = await openTestStore(options.backend ?? "postgres");
+  const { database, store } = opened;
   const connections: NatsConnection[] = [];
   const workers: { worker: NatsWorker; handler: BasketCommandHandler }[] = [];
   const addWorker = async () => {
@@ -82,7 +83,7 @@ export async function startCommandCluster(options: {
         )
         .catch(() => {});
       for (const nc of connections) await nc.close();
-      await store.close();
+      await opened.close();
     },
   };
 }
