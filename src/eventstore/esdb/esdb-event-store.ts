@@ -123,23 +123,29 @@ export class EsdbEventStore implements EventStore {
 
   /**
    * The client reads `$all` without a filter, so the events of other streams are skipped here,
-   * reading on until the page is full or the log ends (`follow` filters on the server instead).
+   * reading a chunk at a time until the page is full or the log ends (`follow` filters on the
+   * server instead). Each chunk is read to its end: a read cancelled half-way leaves the client a
+   * call that never finishes, which `close` would then wait for.
    */
   async readAll({ after, limit, streamPrefix }: ReadAllOptions): Promise<ReadAllPage> {
-    const from = after ? toPosition(after) : undefined;
-    const read = this.client.readAll({ fromPosition: from ?? START });
+    const chunk = Math.min(Math.max(limit + 1, 64), 10_000);
     const events: RecordedEvent[] = [];
-    try {
-      for await (const resolved of read as AsyncIterable<AllStreamResolvedEvent>) {
-        const event = resolved.event;
-        // Reading from a position starts with the event at it, which the reader already has.
-        if (!event || (from && !isAfter(event.position, from)) || !this.isOurs(event.streamId, streamPrefix))
-          continue;
-        events.push(this.toRecorded(event));
-        if (events.length >= limit) break;
+    let from = after ? toPosition(after) : undefined;
+    for (;;) {
+      let read = 0;
+      let last: Position | undefined;
+      const reading = this.client.readAll({ fromPosition: from ?? START, maxCount: chunk });
+      for await (const { event } of reading as AsyncIterable<AllStreamResolvedEvent>) {
+        read++;
+        if (!event) continue;
+        // A read from a position starts with the event at it, which the reader has already seen.
+        const seen = from !== undefined && !isAfter(event.position, from);
+        last = event.position;
+        if (!seen && events.length < limit && this.isOurs(event.streamId, streamPrefix))
+          events.push(this.toRecorded(event));
       }
-    } finally {
-      await read.cancel();
+      if (events.length >= limit || read < chunk || !last) break;
+      from = last;
     }
     return { events, checkpoint: events.at(-1)?.checkpoint ?? after };
   }

@@ -44,6 +44,8 @@ export class SubscriptionBatches {
   async close(): Promise<void> {
     this.signal.removeEventListener("abort", this.#notify);
     this.subscription.removeAllListeners("data");
+    // Flowing, so that the cancelled call drains and finishes: the client waits for it on dispose.
+    this.subscription.resume();
     await this.subscription.unsubscribe();
   }
 

@@ -15,7 +15,7 @@ const listening = (line: Record<string, unknown>) => /basket service \(\w+\) at 
 const urlOf = (line: Record<string, unknown>) => /at (http:\/\/\S+)/.exec(String(line.msg))?.[1] as string;
 
 /** The real CLI with EVENT_STORE=esdb: events in EventStoreDB, the read model in PostgreSQL. */
-describe("basket on EventStoreDB (the CLI)", { timeout: 120_000 }, () => {
+describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 120_000 }, () => {
   let esdb: TestEsdb;
   let store: EsdbEventStore;
   let database: Database & { url?: string };
