@@ -12,6 +12,7 @@ import {
   RebuildInterrupted,
   rebuildProjection,
 } from "../projections/rebuild/rebuild-projection.js";
+import { adminTokenOption, requireOperator } from "./admin.js";
 import { openReadModel } from "./projections/open-read-model.js";
 import { formatPlan, formatResult } from "./projections/rebuild-output.js";
 import { progressReporter } from "./projections/rebuild-progress.js";
@@ -71,12 +72,21 @@ export function registerProjectionsCommands(program: Command): void {
       defaultRebuildOptions.batchSize,
     )
     .option("--json", "machine-readable output (the plan, or the result)")
+    .addOption(adminTokenOption())
     .action(
       async (
         name: string,
-        options: { dryRun?: boolean; restart?: boolean; batchSize: number; json?: boolean },
+        options: {
+          dryRun?: boolean;
+          restart?: boolean;
+          batchSize: number;
+          json?: boolean;
+          adminToken?: string;
+        },
       ) => {
         const projection = projectionNamed(name);
+        // A dry run changes nothing: anyone who may look may ask.
+        if (!options.dryRun) requireOperator("projections rebuild", options.adminToken);
         await withReadModel(async ({ database, eventStore, lag }) => {
           const restart = options.restart ?? false;
           const plan = await planRebuild(database.db, projection, { restart, lag });

@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { AdminTokens } from "../access/admin-tokens.js";
+import { BasketTokens } from "../access/basket-tokens.js";
+import { persistedTokenSecret } from "../access/token-secret-file.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
@@ -41,6 +44,17 @@ export interface Running {
 export async function serve(role: Role, config: Config, log: Logger): Promise<Running> {
   if ((role === "api" || role === "worker") && !config.natsUrl) {
     throw new ConfigError(`NATS_URL is required for --role ${role}.`);
+  }
+  // API processes sharing PostgreSQL must agree on the secret: only PGlite may make its own.
+  if (
+    (role === "api" || role === "all") &&
+    !config.access.tokenSecrets &&
+    config.database.kind !== "pglite"
+  ) {
+    throw new ConfigError(
+      `BASKET_TOKEN_SECRETS is required for --role ${role} on PostgreSQL: comma-separated secrets of at ` +
+        "least 32 characters (the first signs basket tokens, all are accepted), the same for every API process.",
+    );
   }
   const runs = (part: "commands" | "projections" | "http") =>
     role === "all" ||
@@ -125,7 +139,16 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // Every role listens: the API's routes where it serves them, /metrics everywhere.
     let commands: HttpAppOptions["commands"];
     let queries: HttpAppOptions["queries"];
+    let access: HttpAppOptions["access"];
     if (runs("http")) {
+      const secrets =
+        config.access.tokenSecrets ??
+        (config.database.kind === "pglite" ? [await persistedTokenSecret(config.database.dataDir)] : []);
+      access = {
+        tokens: new BasketTokens(secrets),
+        admin: new AdminTokens(config.access.adminTokens),
+        cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
+      };
       if (nc) {
         await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
         commands = {
@@ -149,7 +172,15 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       stops.push(() => waiter.close());
       queries = { queries: basketQueries, waiter };
     }
-    const app = await buildHttpApp({ logger: log, version, commands, queries, metrics: metrics.registry });
+    const app = await buildHttpApp({
+      logger: log,
+      version,
+      commands,
+      queries,
+      access,
+      trustProxy: config.trustProxy,
+      metrics: metrics.registry,
+    });
     const url = await app.listen({ port: config.port, host: config.host });
     stops.push(() => app.close());
     return { url, stop: stopAll };

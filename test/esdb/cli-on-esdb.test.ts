@@ -6,6 +6,7 @@ import type { Database } from "../../src/db/database.js";
 import type { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
 import { runCli } from "../cli/events-cli.js";
+import { createBasket, operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
 import { startCli } from "../support/processes.js";
@@ -30,6 +31,7 @@ describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 12
       ESDB_NAMESPACE: esdb.namespace,
       DATABASE_URL: database.url as string,
       MIGRATE_ON_START: "true",
+      ...operatorEnv,
     };
   });
   afterAll(async () => {
@@ -48,19 +50,17 @@ describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 12
     const service = startCli(["serve"], { ...env, PORT: "0" });
     const url = urlOf(await service.waitFor(listening, 30_000));
 
-    const created = await fetch(`${url}/baskets`, { method: "POST" });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const { id, auth } = await createBasket(url);
     const added = await fetch(`${url}/baskets/${id}/items`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...auth },
       body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
     });
     expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
     const [, itemAdded] = await store.readStream(basketStream(id));
     expect(added.headers.get("x-global-position")).toBe(String(itemAdded?.position));
 
-    const read = await fetch(`${url}/baskets/${id}?minRevision=1`);
+    const read = await fetch(`${url}/baskets/${id}?minRevision=1`, { headers: auth });
     expect(read.status).toBe(200);
     expect(await read.json()).toMatchObject({
       id,

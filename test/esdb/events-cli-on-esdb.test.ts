@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { readEverything, runCli } from "../cli/events-cli.js";
+import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
 
@@ -52,6 +53,7 @@ describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => 
       ESDB_URL: esdb.url,
       ESDB_NAMESPACE: esdb.namespace,
       DATABASE_URL: source.url as string,
+      ...operatorEnv,
     };
     const store = esdb.openStore();
     try {

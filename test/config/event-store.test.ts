@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("the configuration of the event store", () => {
   const databaseUrl = "postgres://basket:secret@db.example:5432/basket";
