@@ -6,7 +6,7 @@ import type { Database } from "../../src/db/database.js";
 import type { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
 import { runCli } from "../cli/events-cli.js";
-import { createBasket, operatorEnv } from "../support/baskets.js";
+import { createBasket, operatorEnv, testTokenSecret } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
 import { startCli } from "../support/processes.js";
@@ -31,6 +31,7 @@ describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 12
       ESDB_NAMESPACE: esdb.namespace,
       DATABASE_URL: database.url as string,
       MIGRATE_ON_START: "true",
+      BASKET_TOKEN_SECRETS: testTokenSecret,
       ...operatorEnv,
     };
   });
