@@ -74,18 +74,17 @@ export class MemoryLog {
       (typeof expected === "object" && expected.revision === current);
     if (!matches) return { ok: false, currentRevision: current };
     let revision = current ?? -1n;
-    let last: StoredEvent | undefined;
     const created = nowInTicks();
-    for (const event of proposed) {
+    const written = proposed.map((event): StoredEvent => {
       revision++;
       const position = this.#nextPosition;
       this.#nextPosition += recordSize(stream, event);
-      last = { ...event, stream, revision, created, position: { commit: position, prepare: position } };
-      this.#store(last);
-    }
-    if (last) this.#lastRevision.set(stream, revision);
-    for (const event of this.#all.slice(this.#all.length - proposed.length))
-      for (const listener of this.#listeners) listener(event);
+      return { ...event, stream, revision, created, position: { commit: position, prepare: position } };
+    });
+    for (const event of written) this.#store(event);
+    const last = written.at(-1);
+    if (last) this.#lastRevision.set(stream, last.revision);
+    for (const event of written) for (const listener of this.#listeners) listener(event);
     return { ok: true, last, currentRevision: last?.revision ?? current };
   }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { readEverything, runCli } from "../cli/events-cli.js";
+import { lines, readEverything, runCli } from "../cli/events-cli.js";
 import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
@@ -93,9 +93,3 @@ describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => 
     }
   });
 });
-
-const lines = (ndjson: string) =>
-  ndjson
-    .trimEnd()
-    .split("\n")
-    .map((text) => JSON.parse(text) as Record<string, string>);

@@ -115,4 +115,24 @@ describe("a projection on EventStoreDB when the server restarts", () => {
       await runner.stop();
     }
   });
+
+  it("keeps telling appends after the restart", async () => {
+    let calls = 0;
+    const stop = await store.onAppended(() => calls++);
+    try {
+      await double.restart();
+      // Once on subscribing again: it may have missed events meanwhile.
+      await expect.poll(() => calls, { timeout: 10_000 }).toBe(1);
+      const commands = handler();
+      const basketId = uuidv7();
+      await sendSurely(commands, {
+        commandId: uuidv7(),
+        basketId,
+        command: { type: "CreateBasket", data: { basketId } },
+      });
+      await expect.poll(() => calls, { timeout: 10_000 }).toBe(2);
+    } finally {
+      await stop();
+    }
+  });
 });

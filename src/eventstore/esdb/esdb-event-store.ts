@@ -1,5 +1,6 @@
 import {
   type AllStreamResolvedEvent,
+  type AllStreamSubscription,
   ANY,
   type AppendExpectedRevision,
   END,
@@ -168,11 +169,14 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
-  /** A live subscription to `$all` from its end; resubscribes when it drops, and rings once then (it may have missed some). */
+  /**
+   * A live subscription to `$all` from its end, confirmed before this returns. When it drops it
+   * is made again, and the listener told once then: events may have come meanwhile.
+   */
   async onAppended(listener: () => void): Promise<() => Promise<void>> {
     let stopped = false;
     let retry: NodeJS.Timeout | undefined;
-    let current: ReturnType<EventStoreDBClient["subscribeToAll"]> | undefined;
+    let current: AllStreamSubscription | undefined;
     const subscribe = () =>
       new Promise<void>((confirmed, failed) => {
         const subscription = this.client.subscribeToAll({
@@ -180,13 +184,17 @@ export class EsdbEventStore implements EventStore {
           filter: this.ourStreams(undefined),
         });
         current = subscription;
-        subscription.on("data", () => listener());
-        subscription.once("confirmation", () => confirmed());
-        subscription.on("error", (error) => {
+        const dropped = (error: Error) => {
           failed(error);
           if (stopped || current !== subscription) return;
+          current = undefined;
           retry = setTimeout(() => subscribe().then(listener, () => {}), 500);
-        });
+        };
+        subscription.on("data", () => listener());
+        subscription.once("confirmation", () => confirmed());
+        // Always listened to: an unheard stream error would be thrown.
+        subscription.on("error", dropped);
+        subscription.on("end", () => dropped(new Error("The $all subscription ended")));
       });
     await subscribe();
     return async () => {
