@@ -17,7 +17,11 @@ import { MemoryLog, type MemoryLogOptions, type ProposedEvent } from "./memory-l
 import { streamsService } from "./streams-service.js";
 
 export interface EsdbDouble {
-  /** A connection string for the client: `esdb://127.0.0.1:<port>?tls=false`. */
+  /**
+   * A connection string for the client: `esdb://127.0.0.1:<port>?tls=false`, with the client's
+   * deadline for a call stretched from 10 s to 60 s — the double shares the tests' event loop,
+   * and on a starved machine hundreds of concurrent calls can take longer than a server would.
+   */
   url: string;
   log: MemoryLog;
   /** A stream standing at a revision already, holding only these last events. */
@@ -32,7 +36,7 @@ export async function startEsdbDouble(options: MemoryLogOptions = {}): Promise<E
   let server = await serve(log, 0);
   const port = server.port;
   return {
-    url: `esdb://127.0.0.1:${port}?tls=false`,
+    url: `esdb://127.0.0.1:${port}?tls=false&defaultDeadline=60000`,
     log,
     seedStream: (stream, lastRevision, events) => log.seedStream(stream, lastRevision, events),
     async restart(pauseMs = 200) {
