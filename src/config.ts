@@ -1,10 +1,22 @@
+import { adminTokenProblem } from "./access/admin-tokens.js";
+import { minSecretLength } from "./access/basket-tokens.js";
 import type { DatabaseConfig } from "./db/database.js";
+
+/**
+ * Where the events are: in the database, beside the read model (PostgreSQL or PGlite), or in
+ * EventStoreDB, the read model staying in PostgreSQL.
+ */
+export type EventStoreConfig = { kind: "database" } | { kind: "esdb"; url: string; namespace: string };
 
 /** Everything a process reads from its environment, checked once at start. */
 export interface Config {
   port: number;
   host: string;
+  /** Whose X-Forwarded-* headers to believe (fastify's trustProxy): the client's address and protocol. */
+  trustProxy: boolean | number | string;
+  /** The read model's database; also the event store's unless `eventStore` says EventStoreDB. */
   database: DatabaseConfig;
+  eventStore: EventStoreConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;
   /** Run migrations at start (the default for PGlite, where nobody else would). */
@@ -20,6 +32,17 @@ export interface Config {
   cacheIdleMs: number;
   maxPendingCommands: number;
   logLevel: string;
+  access: AccessConfig;
+}
+
+/** Who may do what (README: "Access control"). */
+export interface AccessConfig {
+  /** Basket token secrets, the first signing; undefined when none is configured. */
+  tokenSecrets: string[] | undefined;
+  /** Operator credentials: tokens, or `sha256:<hex>` digests of them; empty: nobody is the operator. */
+  adminTokens: string[];
+  /** Lifetime of the basket token cookie. */
+  cookieMaxAgeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -32,11 +55,13 @@ export function loadConfig(env: Env = process.env): Config {
   const read = reader(env);
   const eventStore = read.oneOf(
     "EVENT_STORE",
-    ["postgres", "pglite"],
+    ["postgres", "pglite", "esdb"],
     env.DATABASE_URL ? "postgres" : "pglite",
   );
+  if (eventStore === "esdb" && !env.DATABASE_URL)
+    throw new ConfigError("DATABASE_URL is required with EVENT_STORE=esdb: the read model is in PostgreSQL.");
   const database: DatabaseConfig =
-    eventStore === "postgres"
+    eventStore !== "pglite"
       ? {
           kind: "postgres",
           url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
@@ -47,7 +72,16 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: read.integer("PORT", 3000, 0, 65_535),
     host: env.HOST ?? "127.0.0.1",
+    trustProxy: read.trustProxy("TRUST_PROXY"),
     database,
+    eventStore:
+      eventStore === "esdb"
+        ? {
+            kind: "esdb",
+            url: read.url("ESDB_URL", ["esdb:", "esdb+discover:"]),
+            namespace: read.streamNamespace("ESDB_NAMESPACE"),
+          }
+        : { kind: "database" },
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
@@ -58,6 +92,13 @@ export function loadConfig(env: Env = process.env): Config {
     cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
     maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+    access: {
+      tokenSecrets: read.secrets("BASKET_TOKEN_SECRETS", (secret) =>
+        secret.length < minSecretLength ? `a secret has at least ${minSecretLength} characters` : undefined,
+      ),
+      adminTokens: read.secrets("ADMIN_TOKENS", adminTokenProblem) ?? [],
+      cookieMaxAgeSeconds: read.integer("BASKET_COOKIE_MAX_AGE_SECONDS", 30 * 86_400, 60, 400 * 86_400),
+    },
   };
 }
 
@@ -110,6 +151,39 @@ function reader(env: Env) {
       if (!raw) return fail(name, expected, false);
       if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
       return raw;
+    },
+    streamNamespace(name: string): string {
+      const raw = env[name] ?? "";
+      if (raw.startsWith("$") || /\s/.test(raw) || raw.length > 100)
+        fail(name, "a stream name prefix (no spaces, not starting with $, at most 100 characters)");
+      return raw;
+    },
+    /**
+     * A comma-separated list of secrets; undefined when unset. The message says which entry is
+     * wrong and why, never what it holds.
+     */
+    secrets(name: string, problemOf: (entry: string) => string | undefined): string[] | undefined {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return undefined;
+      const entries = raw.split(",").map((entry) => entry.trim());
+      entries.forEach((entry, i) => {
+        const problem = entry === "" ? "no empty entries" : problemOf(entry);
+        if (problem) fail(name, `comma-separated entries; entry ${i + 1}: ${problem}`, false);
+      });
+      return entries;
+    },
+    /** false, true (every hop), a number of hops, or comma-separated addresses/CIDRs of the proxies. */
+    trustProxy(name: string): boolean | number | string {
+      const raw = env[name];
+      if (raw === undefined || raw === "" || raw === "false") return false;
+      if (raw === "true") return true;
+      if (/^\d{1,2}$/.test(raw)) return Number(raw);
+      const address = /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/;
+      if (raw.split(",").every((entry) => address.test(entry.trim()))) return raw;
+      return fail(
+        name,
+        "true, false, a number of proxy hops, or comma-separated proxy addresses (CIDR allowed)",
+      );
     },
     subjectToken(name: string, fallback: string): string {
       const raw = env[name];

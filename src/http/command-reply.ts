@@ -25,13 +25,28 @@ export const BasketBody = Type.Object(
   { $id: "Basket" },
 );
 
-/** Answers with the basket after the command, or the failure as a problem. */
+export const CreatedBasketBody = Type.Object(
+  {
+    ...BasketBody.properties,
+    token: Type.String({
+      description:
+        "The basket's token: every other command and query on it needs it, as `Authorization: Bearer <token>` " +
+        "or the basket_token cookie this answer also sets.",
+    }),
+  },
+  { $id: "CreatedBasket" },
+);
+
+/**
+ * Answers with the basket after the command, or the failure as a problem. A created basket
+ * (`token` given) answers 201 with its token.
+ */
 export function replyWithOutcome(
   reply: FastifyReply,
   outcome: CommandOutcome,
-  created = false,
+  created?: { token: string },
 ): FastifyReply {
-  if (outcome.ok) return replyWithBasket(reply, outcome, created ? 201 : 200);
+  if (outcome.ok) return replyWithBasket(reply, outcome, created);
   if (outcome.code === "revision_mismatch") {
     return sendProblem(reply, 412, outcome.code, outcome.message, {
       expectedRevision: Number(outcome.expected),
@@ -42,9 +57,13 @@ export function replyWithOutcome(
   return sendProblem(reply, statusOfFailure[outcome.kind], outcome.code, outcome.message);
 }
 
-function replyWithBasket(reply: FastifyReply, outcome: CommandSuccess, status: number): FastifyReply {
-  reply.code(status).header("etag", `"${outcome.revision}"`);
+function replyWithBasket(
+  reply: FastifyReply,
+  outcome: CommandSuccess,
+  created: { token: string } | undefined,
+): FastifyReply {
+  reply.code(created ? 201 : 200).header("etag", `"${outcome.revision}"`);
   if (outcome.position !== null) reply.header("x-global-position", outcome.position.toString());
   if (outcome.duplicate) reply.header("idempotent-replayed", "true");
-  return reply.send({ ...outcome.basket, revision: Number(outcome.revision) });
+  return reply.send({ ...outcome.basket, revision: Number(outcome.revision), ...created });
 }

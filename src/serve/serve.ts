@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { connect, Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { AdminTokens } from "../access/admin-tokens.js";
+import { BasketTokens } from "../access/basket-tokens.js";
+import { persistedTokenSecret } from "../access/token-secret-file.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
@@ -11,8 +14,8 @@ import { agreeOnPartitions } from "../commands/routing/routing-config.js";
 import { type Config, ConfigError } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import { eventStoreBeside } from "../eventstore/open-event-store.js";
 import type { RecordedEvent } from "../eventstore/port.js";
-import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
 import { databaseProbe, natsProbe } from "../health/probes.js";
 import { type Probe, Readiness } from "../health/readiness.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
@@ -44,6 +47,17 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
   if ((role === "api" || role === "worker") && !config.natsUrl) {
     throw new ConfigError(`NATS_URL is required for --role ${role}.`);
   }
+  // API processes sharing PostgreSQL must agree on the secret: only PGlite may make its own.
+  if (
+    (role === "api" || role === "all") &&
+    !config.access.tokenSecrets &&
+    config.database.kind !== "pglite"
+  ) {
+    throw new ConfigError(
+      `BASKET_TOKEN_SECRETS is required for --role ${role} on PostgreSQL: comma-separated secrets of at ` +
+        "least 32 characters (the first signs basket tokens, all are accepted), the same for every API process.",
+    );
+  }
   const runs = (part: "commands" | "projections" | "http") =>
     role === "all" ||
     (part === "commands" && role === "worker") ||
@@ -57,10 +71,12 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
   const liveCounts: (() => Partial<LiveCounts>)[] = [];
   const metrics = createMetrics(() => Object.assign({}, ...liveCounts.map((read) => read())));
   try {
-    // The event store and the read model share one database (and PGlite cannot be opened twice).
+    // On PostgreSQL and PGlite the event store and the read model share one database (and
+    // PGlite cannot be opened twice); on EventStoreDB only the read model is in the database.
     const database = await openDatabase(config.database);
-    const store = new PostgresEventStore(database, { maxConcurrentTransactions: config.appendConcurrency });
-    stops.push(() => store.close());
+    stops.push(() => database.close());
+    const { store, close: closeStore } = eventStoreBeside(database, config);
+    stops.push(closeStore);
     if (config.migrateOnStart) await migrateToLatest(database);
     // What /health/ready looks at: the dependencies this role uses.
     const probes: Record<string, Probe> = { database: databaseProbe(database.db) };
@@ -134,7 +150,16 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // Every role listens: the API's routes where it serves them, /metrics everywhere.
     let commands: HttpAppOptions["commands"];
     let queries: HttpAppOptions["queries"];
+    let access: HttpAppOptions["access"];
     if (runs("http")) {
+      const secrets =
+        config.access.tokenSecrets ??
+        (config.database.kind === "pglite" ? [await persistedTokenSecret(config.database.dataDir)] : []);
+      access = {
+        tokens: new BasketTokens(secrets),
+        admin: new AdminTokens(config.access.adminTokens),
+        cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
+      };
       if (nc) {
         await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
         commands = {
@@ -167,6 +192,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       version,
       commands,
       queries,
+      access,
+      trustProxy: config.trustProxy,
       metrics: metrics.registry,
       readiness: new Readiness(probes),
     });

@@ -11,6 +11,7 @@ import { basketsProjection } from "../../src/projections/baskets/baskets-project
 import { productPopularityProjection } from "../../src/projections/product-popularity/product-popularity-projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
+import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startCli } from "../support/processes.js";
 import { foldedBasket, readModelBasket } from "../support/read-model.js";
@@ -112,7 +113,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
   });
 
   it("says so when the database cannot be reached", async () => {
-    const nowhere = { DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/nowhere" };
+    const nowhere = { DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/nowhere", ...operatorEnv };
     const runs = await Promise.all([
       basket(["projections", "list"], nowhere),
       basket(["projections", "status", "baskets"], nowhere),
@@ -327,7 +328,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
   it("rebuilds: interrupted (SIGINT, then SIGKILL) it resumes where it stopped; --dry-run changes nothing; the result is exact", async () => {
     const big = await openTestDatabase("postgres");
     const bigStore = new PostgresEventStore(big);
-    const bigEnv = { DATABASE_URL: big.url as string };
+    const bigEnv = { DATABASE_URL: big.url as string, ...operatorEnv };
     try {
       await fillLogFast(bigStore, 60_000);
       const rebuildRow = () =>

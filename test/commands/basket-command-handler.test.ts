@@ -3,15 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BasketCommand, basketStream } from "../../src/aggregates/basket/index.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
 import type { CommandEnvelope } from "../../src/commands/command.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { openTestDatabase } from "../support/databases.js";
+import type { EventStore } from "../../src/eventstore/port.js";
+import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
 
-describe("the basket command handler", () => {
-  let store: PostgresEventStore;
+describe.each(storeBackends)("the basket command handler on %s", (backend) => {
+  let opened: TestStore;
+  let store: EventStore;
   beforeAll(async () => {
-    store = new PostgresEventStore(await openTestDatabase("postgres"));
+    opened = await openTestStore(backend);
+    store = opened.store;
   });
-  afterAll(() => store?.close());
+  afterAll(() => opened?.close());
 
   const worker = (options = {}) => new BasketCommandHandler(store, { ...defaultHandlerOptions, ...options });
   const envelope = (basketId: string, command: BasketCommand, extra: Partial<CommandEnvelope> = {}) => ({
@@ -239,6 +241,32 @@ describe("the basket command handler", () => {
     const misses = handler.stats.cacheMisses;
     expect(handler.evict((id) => id === basketId)).toBe(1);
     await handler.handle(add(basketId, "a"));
+    expect(handler.stats.cacheMisses).toBe(misses + 1);
+  });
+
+  it("keeps at most cacheMaxBaskets baskets, forgetting the least recently used", async () => {
+    const handler = worker({ cacheMaxBaskets: 2 });
+    const [first, second, third] = [
+      await newBasket(handler),
+      await newBasket(handler),
+      await newBasket(handler),
+    ];
+    const before = { ...handler.stats };
+    await handler.handle(add(second as string, "a"));
+    await handler.handle(add(third as string, "a"));
+    expect(handler.stats).toMatchObject({ cacheHits: before.cacheHits + 2, cacheMisses: before.cacheMisses });
+    // The first went when the third came in; it is rebuilt from its stream, history intact.
+    expect(await handler.handle(add(first as string, "a"))).toMatchObject({ ok: true, revision: 1n });
+    expect(handler.stats.cacheMisses).toBe(before.cacheMisses + 1);
+  });
+
+  it("forgets a basket left idle for cacheIdleMs", async () => {
+    const handler = worker({ cacheIdleMs: 100 });
+    const basketId = await newBasket(handler);
+    await handler.handle(add(basketId, "a"));
+    const misses = handler.stats.cacheMisses;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await handler.handle(add(basketId, "b"))).toMatchObject({ ok: true, revision: 2n });
     expect(handler.stats.cacheMisses).toBe(misses + 1);
   });
 });

@@ -6,7 +6,7 @@ import {
   startFaultCluster,
   stopFaultClusters,
 } from "../support/fault-cluster.js";
-import { createBasket, startHttpLoad } from "../support/http-load.js";
+import { createBasketRetried, startHttpLoad } from "../support/http-load.js";
 
 const env = { COMMAND_TIMEOUT_MS: "2000" };
 
@@ -73,8 +73,8 @@ describe("NATS restarted under load", () => {
       attempts: [],
       replayed: false,
     };
-    const first = await createBasket(api.url, undefined, record);
-    const again = await createBasket(api.url, undefined, { ...record, attempts: [] });
+    const first = await createBasketRetried(api.url, undefined, record);
+    const again = await createBasketRetried(api.url, undefined, { ...record, attempts: [] });
     expect(first?.id).toBeDefined();
     expect(again?.id).toBe(first?.id);
   });

@@ -1,9 +1,11 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BasketTokens } from "../../src/access/basket-tokens.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { type Role, type Running, serve } from "../../src/serve/serve.js";
+import { bearer, testTokenSecret } from "../support/baskets.js";
 import {
   type PrivateNats,
   type PrivatePostgres,
@@ -52,6 +54,7 @@ describe("/health/live and /health/ready on every role, against servers the test
       MEMBER_TTL_MS: "1000",
       NATS_PARTITIONS: "8",
       COMMAND_TIMEOUT_MS: "1000",
+      BASKET_TOKEN_SECRETS: testTokenSecret,
     });
     const log = pino({ level: "silent" });
     for (const role of ["api", "worker", "projector"] as const) roles[role] = await serve(role, config, log);
@@ -122,7 +125,9 @@ describe("/health/live and /health/ready on every role, against servers the test
       expect(answer.body.checks.database?.status).toBe("down");
     }
     // Meanwhile a query is refused as unavailable, not failed.
-    const query = await fetch(`${urlOf("api")}/baskets/01890a5d-ac96-774b-bcce-b302099a8057`);
+    const basketId = "01890a5d-ac96-774b-bcce-b302099a8057";
+    const token = new BasketTokens([testTokenSecret]).issue(basketId);
+    const query = await fetch(`${urlOf("api")}/baskets/${basketId}`, { headers: bearer(token) });
     expect(query.status).toBe(503);
     expect(query.headers.get("retry-after")).toBe("1");
     expect(await query.json()).toMatchObject({ code: "database_unavailable" });

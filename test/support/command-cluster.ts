@@ -9,26 +9,34 @@ import {
   type NatsWorkerOptions,
   startNatsWorker,
 } from "../../src/commands/nats/nats-worker.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { buildHttpApp } from "../../src/http/app.js";
-import { openTestDatabase } from "./databases.js";
+import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { projections } from "../../src/projections/all-projections.js";
+import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
+import { BasketQueries } from "../../src/queries/basket-queries.js";
+import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
+import { testAccess } from "./baskets.js";
+import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
 const silent = pino({ level: "silent" });
 
 /**
- * The command path as deployed — HTTP API → NATS request-reply → worker queue group → PostgreSQL —
- * in one test process: each worker has its own NATS connection and its own cache.
+ * The command path as deployed — HTTP API → NATS request-reply → worker queue group → event store
+ * (PostgreSQL unless told otherwise) — in one test process: each worker has its own NATS
+ * connection and its own cache. With `readSide`, the projections run too and the API serves the
+ * query routes.
  */
 export async function startCommandCluster(options: {
   workers: number;
   timeoutMs?: number;
   routing?: NatsWorkerOptions["routing"];
+  readSide?: { waitTimeoutMs: number };
+  backend?: StoreBackend;
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const prefix = uniquePrefix();
-  const database = await openTestDatabase("postgres");
-  const store = new PostgresEventStore(database);
+  const opened = await openTestStore(options.backend ?? "postgres");
+  const { database, store } = opened;
   const connections: NatsConnection[] = [];
   const workers: { worker: NatsWorker; handler: BasketCommandHandler }[] = [];
   const addWorker = async () => {
@@ -54,9 +62,29 @@ export async function startCommandCluster(options: {
     partitions: routing.partitions,
     timeoutMs: options.timeoutMs ?? 5_000,
   });
+  let queries: HttpAppOptions["queries"];
+  const runners: ProjectionRunner[] = [];
+  if (options.readSide) {
+    for (const projection of projections) {
+      const runner = new ProjectionRunner(database, store, projection, {
+        ...defaultRunnerOptions,
+        owner: `${prefix}-projector`,
+        log: silent,
+      });
+      runner.start();
+      runners.push(runner);
+    }
+    const basketQueries = new BasketQueries(database.db);
+    const waiter = await RevisionWaiter.open(database, basketQueries, {
+      timeoutMs: options.readSide.waitTimeoutMs,
+    });
+    queries = { queries: basketQueries, waiter };
+  }
   const app: FastifyInstance = await buildHttpApp({
     logger: silent,
     commands: { bus, createKeys },
+    queries,
+    access: testAccess(),
     version: "0.0.0-test",
   });
 
@@ -68,8 +96,11 @@ export async function startCommandCluster(options: {
     apiNc,
     workers,
     addWorker,
+    database,
     async stop() {
       await app.close();
+      await queries?.waiter.close();
+      for (const runner of runners) await runner.stop();
       for (const { worker } of workers) await worker.stop();
       await apiNc
         .jetstreamManager()
@@ -82,7 +113,7 @@ export async function startCommandCluster(options: {
         )
         .catch(() => {});
       for (const nc of connections) await nc.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

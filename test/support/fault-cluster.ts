@@ -6,10 +6,11 @@ import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import type { Role } from "../../src/serve/serve.js";
+import { testTokenSecret } from "./baskets.js";
 import {
   type BasketHandle,
   type CommandRecord,
-  createBasket,
+  createBasketRetried,
   type HttpLoad,
   loadFigures,
   patientClient,
@@ -86,7 +87,7 @@ export async function startFaultCluster(options: {
       workers: 0,
       partitions,
       servers: { databaseUrl: postgres.url, natsUrl: nats.url },
-      env: { MIGRATE_ON_START: "false", ...options.env },
+      env: { MIGRATE_ON_START: "false", BASKET_TOKEN_SECRETS: testTokenSecret, ...options.env },
     });
     const workers = fleet;
     const start = async (role: Role) => {
@@ -154,7 +155,7 @@ export async function startFaultCluster(options: {
             replayed: false,
           };
           records.push(record);
-          const basket = await createBasket(api.url, patientClient, record);
+          const basket = await createBasketRetried(api.url, patientClient, record);
           if (!basket) throw new Error(`could not create a basket: ${record.attempts.join(", ")}`);
           baskets.push(basket);
         }

@@ -1,14 +1,10 @@
 import { v7 as uuidv7 } from "uuid";
+import { bearer } from "./baskets.js";
 
-/** A basket as a client holds it: its id, and the token the API handed out with it, if any. */
+/** A basket as a client holds it: its id, and the token the API handed out with it. */
 export interface BasketHandle {
   id: string;
-  token?: string;
-}
-
-/** The headers every request on a basket carries: its token, once the API hands one out. */
-export function basketHeaders(basket: BasketHandle): Record<string, string> {
-  return basket.token ? { authorization: `Bearer ${basket.token}` } : {};
+  token: string;
 }
 
 /** What one command came to, after every attempt the client made. */
@@ -102,7 +98,7 @@ async function sendWithRetries(
 }
 
 /** POST /baskets with an Idempotency-Key, retried like any command; the basket once acknowledged. */
-export async function createBasket(
+export async function createBasketRetried(
   apiUrl: string,
   policy: RetryPolicy = patientClient,
   record: CommandRecord = { kind: "create", commandId: uuidv7(), attempts: [], replayed: false },
@@ -111,9 +107,9 @@ export async function createBasket(
     fetch(`${apiUrl}/baskets`, { method: "POST", headers: { "idempotency-key": record.commandId }, signal }),
   );
   if (status !== 201) return undefined;
-  const { id, token } = body as { id: string; token?: string };
+  const { id, token } = body as { id: string; token: string };
   record.basketId = id;
-  return token === undefined ? { id } : { id, token };
+  return { id, token };
 }
 
 /** POST /baskets/:id/items: one of `sku`. */
@@ -124,7 +120,7 @@ async function addItem(apiUrl: string, basket: BasketHandle, record: CommandReco
       headers: {
         "content-type": "application/json",
         "idempotency-key": record.commandId,
-        ...basketHeaders(basket),
+        ...bearer(basket.token),
       },
       body: JSON.stringify({ sku: record.sku, name: record.sku, unitPrice: 100, quantity: 1 }),
       signal,
@@ -167,7 +163,7 @@ export function startHttpLoad(options: LoadOptions) {
             replayed: false,
           };
           records.push(record);
-          const basket = await createBasket(apiUrl, retry, record);
+          const basket = await createBasketRetried(apiUrl, retry, record);
           if (basket) baskets.push(basket);
           continue;
         }

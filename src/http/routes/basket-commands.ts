@@ -12,7 +12,7 @@ import {
   CreateBasketData,
   Sku,
 } from "../../commands/schemas.js";
-import { BasketBody, replyWithOutcome } from "../command-reply.js";
+import { BasketBody, CreatedBasketBody, replyWithOutcome } from "../command-reply.js";
 import { Problem } from "../problem.js";
 
 export interface BasketCommandRoutesOptions {
@@ -20,30 +20,33 @@ export interface BasketCommandRoutesOptions {
   createKeys: CreateKeys;
 }
 
+const idempotencyKey = (minLength: number, description: string) =>
+  Type.String({ minLength, maxLength: 200, pattern: "^[\\x21-\\x7e]+$", description });
 const CommandHeaders = Type.Object({
   "idempotency-key": Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 200,
-      pattern: "^[\\x21-\\x7e]+$",
-      description: "Retry with the same key and the command is applied once; generated when absent.",
-    }),
+    idempotencyKey(1, "Retry with the same key and the command is applied once; generated when absent."),
   ),
   "if-match": Type.Optional(
     Type.String({ pattern: '^"?[0-9]{1,15}"?$', description: "Apply only at this revision (the ETag)." }),
   ),
 });
+const CreateHeaders = Type.Object({
+  "idempotency-key": Type.Optional(
+    idempotencyKey(
+      16,
+      "Retry with the same key and one basket is created, answered again with its token — so the key is " +
+        "as secret as the token: make it unguessable (a UUID).",
+    ),
+  ),
+});
 const BasketParams = Type.Object({ id: BasketId });
 const LineParams = Type.Object({ id: BasketId, sku: Sku });
-const problems = {
-  400: Problem,
-  404: Problem,
-  409: Problem,
-  412: Problem,
-  503: Problem,
-  504: Problem,
-};
+const createProblems = { 400: Problem, 409: Problem, 503: Problem, 504: Problem };
+const problems = { ...createProblems, 401: Problem, 403: Problem, 404: Problem, 412: Problem };
 const tags = ["basket commands"];
+const security = [{ basketToken: [] }, { basketCookie: [] }];
+// Every route but create needs the basket's token (src/http/access.ts).
+const basketOnly = { access: "basket" } as const;
 
 /** The REST face of basket commands: each route builds a command and sends it to a worker. */
 export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (
@@ -72,12 +75,15 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.post(
     "/baskets",
     {
+      config: { access: "public" },
       schema: {
         tags,
         summary: "Create a basket",
-        headers: CommandHeaders,
+        description:
+          "Answers the basket's token, also set as the basket_token cookie (HttpOnly, SameSite=Strict).",
+        headers: CreateHeaders,
         body: CreateBasketData,
-        response: { 201: BasketBody, ...problems },
+        response: { 201: CreatedBasketBody, ...createProblems },
       },
       // A create may come with no body at all.
       preValidation: async (request) => {
@@ -91,16 +97,19 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         type: "CreateBasket",
         data: { basketId, ...request.body },
       });
-      if (outcome.ok) reply.header("location", `/baskets/${basketId}`);
-      return replyWithOutcome(reply, outcome, true);
+      if (!outcome.ok) return replyWithOutcome(reply, outcome);
+      reply.header("location", `/baskets/${basketId}`);
+      return replyWithOutcome(reply, outcome, { token: reply.grantBasket(basketId) });
     },
   );
 
   routes.post(
     "/baskets/:id/items",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Add an item (adds to the quantity of an sku already in the basket)",
         headers: CommandHeaders,
         params: BasketParams,
@@ -118,8 +127,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.put(
     "/baskets/:id/items/:sku",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Change an item's quantity (0 removes it)",
         headers: CommandHeaders,
         params: LineParams,
@@ -137,8 +148,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.delete(
     "/baskets/:id/items/:sku",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Remove an item",
         headers: CommandHeaders,
         params: LineParams,
@@ -154,8 +167,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.delete(
     "/baskets/:id/items",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Clear the basket",
         headers: CommandHeaders,
         params: BasketParams,
@@ -172,8 +187,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.post(
     "/baskets/:id/checkout",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Check out",
         headers: CommandHeaders,
         params: BasketParams,

@@ -19,6 +19,8 @@ const Checks = Type.Record(Type.String(), Check, {
 const tags = ["health"];
 // Probes come every few seconds from every load balancer: not worth a log line each.
 const logLevel = "warn";
+// Open: load balancers and orchestrators carry no credential, and nothing here is a basket's.
+const config = { access: "public" } as const;
 
 /** For load balancers and orchestrators: is the process up, and can it do its work now. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { readiness }) => {
@@ -28,6 +30,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     "/health/live",
     {
       logLevel,
+      config,
       schema: {
         tags,
         summary: "Liveness: the process is up and answering (restart it when this fails)",
@@ -41,6 +44,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     "/health/ready",
     {
       logLevel,
+      config,
       schema: {
         tags,
         summary: "Readiness: every dependency this role needs is reachable (send it work when this passes)",
