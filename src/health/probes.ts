@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { NatsConnection } from "nats";
+import type { EventStore } from "../eventstore/port.js";
 import type { Probe } from "./readiness.js";
 
 /** The database answers a query (through the pool the process works with). */
@@ -22,5 +23,13 @@ export const natsProbe =
         `not connected to ${nc.getServer()} (${error instanceof Error ? error.message : error})`,
       );
     }
+    return undefined;
+  };
+
+/** The event store answers a read (of a stream nobody writes): for EventStoreDB, beside the database. */
+export const eventStoreProbe =
+  (store: EventStore): Probe =>
+  async () => {
+    await store.readStream("health-probe");
     return undefined;
   };

@@ -16,7 +16,7 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { eventStoreBeside } from "../eventstore/open-event-store.js";
 import type { RecordedEvent } from "../eventstore/port.js";
-import { databaseProbe, natsProbe } from "../health/probes.js";
+import { databaseProbe, eventStoreProbe, natsProbe } from "../health/probes.js";
 import { type Probe, Readiness } from "../health/readiness.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
@@ -80,6 +80,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     if (config.migrateOnStart) await migrateToLatest(database);
     // What /health/ready looks at: the dependencies this role uses.
     const probes: Record<string, Probe> = { database: databaseProbe(database.db) };
+    if (config.eventStore.kind === "esdb" && (runs("commands") || runs("projections")))
+      probes.eventStore = eventStoreProbe(store);
 
     const handler = runs("commands")
       ? new BasketCommandHandler(store, {

@@ -102,7 +102,7 @@ describe("/health/live and /health/ready on every role, against servers the test
     // Meanwhile a create with a key, which the API claims in NATS first, is refused as unavailable.
     const create = await fetch(`${urlOf("api")}/baskets`, {
       method: "POST",
-      headers: { "idempotency-key": "k-1" },
+      headers: { "idempotency-key": "01890a5d-ac96-774b-bcce-b302099a8057" },
     });
     expect(create.status).toBe(503);
     expect(create.headers.get("retry-after")).toBe("1");
