@@ -63,8 +63,6 @@ export async function startNatsWorker(
   const counts = { succeeded: 0, failed: {} as Record<string, number>, processingMs: 0 };
   const owned = new Map<number, Subscription>();
   let rebalances = 0;
-  /** The members whose assignment is subscribed (joined), after each rebalance. */
-  let subscribedFor: string | undefined;
   let stopping = false;
   const served = () =>
     routing.mode === "shared"
@@ -167,7 +165,6 @@ export async function startNatsWorker(
         ? handler.evict((basketId) => gone.has(partitionOf(basketId, routing.partitions)))
         : 0;
       rebalances++;
-      subscribedFor = members.join();
       log.info(
         { member: memberId, members: members.length, partitions: mine.size, lost: lost.length, evicted },
         "partitions assigned",
@@ -193,9 +190,7 @@ export async function startNatsWorker(
     status() {
       if (stopping) return { serving: false, detail: "stopping" };
       if (!membership) return { serving: true, detail: `all ${routing.partitions} partitions (shared)` };
-      const notCurrent =
-        membership.notCurrent ??
-        (subscribedFor === membership.members.join() ? undefined : "partitions being reassigned");
+      const notCurrent = membership.notCurrent;
       if (notCurrent) return { serving: false, detail: notCurrent };
       return {
         serving: true,

@@ -22,6 +22,8 @@ export interface MembershipOptions {
  */
 export class Membership {
   #members: string[] = [];
+  /** A change of members is being acted on, or acting on it failed (it is tried again). */
+  #changing = false;
   /** When the server last took this member's renewal (Date.now()). */
   #renewedAt = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -59,10 +61,14 @@ export class Membership {
     return this.#members;
   }
 
-  /** Why the other workers may not count on this one now, or undefined when they may. */
+  /**
+   * Why the other workers may not count on this one now, or undefined when they may: renewed
+   * within the TTL, among the members it sees, and done acting on them (`onChange`).
+   */
   get notCurrent(): string | undefined {
     const sinceRenewal = Date.now() - this.#renewedAt;
     if (sinceRenewal > this.options.ttlMs) return `membership not renewed for ${sinceRenewal} ms`;
+    if (this.#changing) return "acting on a change of members";
     if (!this.#members.includes(this.options.memberId)) return "not yet among the members it sees";
     return undefined;
   }
@@ -123,8 +129,12 @@ export class Membership {
         for await (const key of await this.bucket.use((kv) => kv.keys())) keys.add(key);
         const members = [...keys].sort();
         if (members.join() === this.#members.join()) return;
-        this.#members = members;
+        // Taken as seen only once acted on: a change whose handling failed (NATS away in the
+        // middle of it) is handled again at the next look.
+        this.#changing = true;
         await this.onChange(members);
+        this.#members = members;
+        this.#changing = false;
       });
     return this.#refreshing;
   }
