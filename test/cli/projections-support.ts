@@ -12,7 +12,13 @@ import type { Database } from "../../src/db/database.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import type { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
-import { expectedPopularity, foldedBasket, readModelBasket } from "../support/read-model.js";
+import {
+  countBasketEvents,
+  expectedPopularity,
+  foldedBasket,
+  productPopularity,
+  readModelBasket,
+} from "../support/read-model.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
 
@@ -188,27 +194,19 @@ export async function expectReadModelIsFold(database: Database, store: EventStor
     (await Promise.all(ids.map((id) => foldedBasket(store, id)))).filter(Boolean).length,
   );
   const streams = await Promise.all(ids.map((id) => store.readStream(basketStream(id))));
-  const popularity = await database.db
-    .selectFrom("product_popularity")
-    .select(["sku", "times_added", "times_removed", "quantity_in_open_baskets", "quantity_checked_out"])
-    .orderBy("sku")
-    .execute();
-  expect(popularity).toEqual(expectedPopularity(streams));
+  expect(await productPopularity(database)).toEqual(expectedPopularity(streams));
 }
 
 /** Every event of the log counted exactly once by each projection. */
 export async function expectAppliedOnce(database: Database, names: string[]) {
-  const { rows } = await sql<{ n: string }>`
-    select count(*) as n from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
-    database.db,
-  );
+  const events = String(await countBasketEvents(database));
   const checkpoints = await database.db
     .selectFrom("projection_checkpoints")
     .select(["name", "events_applied"])
     .where("name", "in", names)
     .orderBy("name")
     .execute();
-  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: rows[0]?.n })));
+  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: events })));
 }
 
 /** Baskets of one create and 19 adds, appended straight to the store a basket at a time: a big log fast. */

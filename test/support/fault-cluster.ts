@@ -1,7 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { sql } from "kysely";
 import { expect } from "vitest";
-import { basketStream, basketStreamPrefix } from "../../src/aggregates/basket/index.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
@@ -14,10 +12,11 @@ import {
   type HttpLoad,
   loadFigures,
   patientClient,
+  startHttpLoad,
 } from "./http-load.js";
 import { startPrivateNats, startPrivatePostgres } from "./private-servers.js";
 import { listeningUrl, type ServiceProcess, startCli } from "./processes.js";
-import { expectedPopularity, foldedBasket, projectionCaughtUp, readModelBasket } from "./read-model.js";
+import { projectionCaughtUp, readModelDifferences } from "./read-model.js";
 import { startWorkerFleet } from "./worker-fleet.js";
 
 export interface Service {
@@ -35,13 +34,13 @@ export async function stopFaultClusters(): Promise<void> {
   await Promise.all([...unstopped].map((stop) => stop()));
 }
 
+/** How long one process may take to start on a busy machine. */
+const startTimeoutMs = 120_000;
+
 /**
  * The service as deployed — an API process, worker processes, projector processes — on a
  * PostgreSQL and a NATS of the test's own, which the test may stop, crash and restart.
  */
-/** How long one process may take to start on a busy machine. */
-const startTimeoutMs = 120_000;
-
 export async function startFaultCluster(options: {
   workers: number;
   projectors: number;
@@ -116,6 +115,8 @@ export async function startFaultCluster(options: {
       }),
     );
 
+    const setup: CommandRecord[] = [];
+    const baskets: BasketHandle[] = [];
     const cluster = {
       postgres,
       nats,
@@ -124,11 +125,6 @@ export async function startFaultCluster(options: {
       fleet: workers,
       api,
       projectors,
-      startProjector: async () => {
-        const projector = await start("projector");
-        projectors.push(projector);
-        return projector;
-      },
       /** The worker processes, with where each listens. */
       async workers(): Promise<Service[]> {
         return Promise.all(
@@ -143,23 +139,27 @@ export async function startFaultCluster(options: {
       async services(): Promise<Service[]> {
         return [...services, ...(await cluster.workers())];
       },
-      /** `count` baskets, created over HTTP like the load creates them. */
-      async prepareBaskets(count: number) {
-        const records: CommandRecord[] = [];
-        const baskets: BasketHandle[] = [];
-        for (let i = 0; i < count; i++) {
+      /**
+       * The load every scenario runs: 30 baskets created, then commands at them 16 at a time
+       * (every 20th a create), until `verify`. Resolves once 300 are acknowledged, so a fault
+       * comes in the middle of it.
+       */
+      async startLoad() {
+        for (let i = 0; i < 30; i++) {
           const record: CommandRecord = {
             kind: "create",
             commandId: `setup-${i}-${Date.now()}`,
             attempts: [],
             replayed: false,
           };
-          records.push(record);
+          setup.push(record);
           const basket = await createBasketRetried(api.url, patientClient, record);
           if (!basket) throw new Error(`could not create a basket: ${record.attempts.join(", ")}`);
           baskets.push(basket);
         }
-        return { baskets, records };
+        const load = startHttpLoad({ apiUrl: api.url, baskets, concurrency: 16, createEvery: 20 });
+        await load.acknowledgedReach(300);
+        return load;
       },
       /**
        * What the store holds of the given commands, read from each event's metadata (commandId):
@@ -195,50 +195,15 @@ export async function startFaultCluster(options: {
       async readModelFigures(basketIds: readonly string[], timeoutMs = 60_000) {
         for (const name of ["baskets", "product-popularity"])
           await projectionCaughtUp(open, store, name, timeoutMs);
-        const basketMismatches: string[] = [];
-        for (const basketId of basketIds) {
-          const [viewed, folded] = await Promise.all([
-            readModelBasket(open, basketId),
-            foldedBasket(store, basketId),
-          ]);
-          if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
-        }
-        const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
-        const popularity = await open.db
-          .selectFrom("product_popularity")
-          .select(["sku", "times_added", "times_removed", "quantity_in_open_baskets", "quantity_checked_out"])
-          .orderBy("sku")
-          .execute();
-        const popularityMatches = isDeepStrictEqual(popularity, expectedPopularity(streams));
-        const { rows } = await sql<{ events: string }>`
-          select count(*) as events from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
-          open.db,
-        );
-        const checkpoints = await open.db
-          .selectFrom("projection_checkpoints")
-          .select(["name", "events_applied"])
-          .execute();
-        const logEvents = Number(rows[0]?.events);
-        return {
-          baskets: basketIds.length,
-          basketMismatches,
-          popularityMatches,
-          logEvents,
-          eventsApplied: Object.fromEntries(checkpoints.map((row) => [row.name, Number(row.events_applied)])),
-        };
+        return readModelDifferences(open, store, basketIds);
       },
       /**
-       * Everything a fault test asserts at the end, printed first: the client's figures, the
-       * store's (each acknowledged command there exactly once) and the read model's (the fold of
-       * the events). `recovery` adds the scenario's own figures to the printout (a function is
+       * Everything a fault test asserts at the end, printed first: the client's figures (every
+       * command acknowledged in the end), the store's (each acknowledged command there exactly
+       * once) and the read model's (the fold of the events). `recovery` adds the scenario's own figures to the printout (a function is
        * read once the load has finished).
        */
-      async verify(
-        scenario: string,
-        setup: readonly CommandRecord[],
-        load: HttpLoad,
-        recovery: Record<string, unknown> = {},
-      ) {
+      async verify(scenario: string, load: HttpLoad, recovery: Record<string, unknown> = {}) {
         await load.finish();
         const figures = Object.fromEntries(
           Object.entries(recovery).map(([name, value]) => [
@@ -267,6 +232,8 @@ export async function startFaultCluster(options: {
             });
         }
         expect(errors.map((line) => JSON.stringify(line).slice(0, 300))).toEqual([]);
+        // The client retried until every command was acknowledged, and nothing else came back.
+        expect(client.gaveUp).toBe(0);
         expect(client.otherFailures).toBe(0);
         expect(client.acknowledged).toBeGreaterThan(0);
         expect(stored.acknowledgedMissing).toEqual([]);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { sql } from "kysely";
 import {
   type Basket,
@@ -95,6 +96,57 @@ export async function projectionCaughtUp(
 
 export const countEvents = async (database: Database) =>
   Number((await sql<{ n: string }>`select count(*) as n from events`.execute(database.db)).rows[0]?.n);
+
+/** The events of baskets' streams in the log: what each projection must have applied, once. */
+export const countBasketEvents = async (database: Database) =>
+  Number(
+    (
+      await sql<{ n: string }>`
+        select count(*) as n from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
+        database.db,
+      )
+    ).rows[0]?.n,
+  );
+
+/** The product-popularity view, in the shape `expectedPopularity` computes. */
+export const productPopularity = (database: Database) =>
+  database.db
+    .selectFrom("product_popularity")
+    .select(["sku", "times_added", "times_removed", "quantity_in_open_baskets", "quantity_checked_out"])
+    .orderBy("sku")
+    .execute();
+
+/**
+ * How far the read model is from the fold of the events, counted (for a test to print): the
+ * baskets whose view differs, whether product popularity matches (it counts, so a batch applied
+ * twice shows there), and the events each projection applied against those in the log.
+ */
+export async function readModelDifferences(
+  database: Database,
+  store: EventStore,
+  basketIds: readonly string[],
+) {
+  const basketMismatches: string[] = [];
+  for (const basketId of basketIds) {
+    const [viewed, folded] = await Promise.all([
+      readModelBasket(database, basketId),
+      foldedBasket(store, basketId),
+    ]);
+    if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
+  }
+  const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
+  const checkpoints = await database.db
+    .selectFrom("projection_checkpoints")
+    .select(["name", "events_applied"])
+    .execute();
+  return {
+    baskets: basketIds.length,
+    basketMismatches,
+    popularityMatches: isDeepStrictEqual(await productPopularity(database), expectedPopularity(streams)),
+    logEvents: await countBasketEvents(database),
+    eventsApplied: Object.fromEntries(checkpoints.map((row) => [row.name, Number(row.events_applied)])),
+  };
+}
 
 /** What the cross-basket view must say, computed from the events alone. */
 export function expectedPopularity(streams: RecordedEvent[][]) {
