@@ -7,6 +7,7 @@ import { BasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { commandStatusRoutes } from "./routes/command-status.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -45,6 +46,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   if (options.commands) await app.register(basketCommandRoutes, options.commands);
+  const asyncCommands = options.commands?.asyncCommands;
+  if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;

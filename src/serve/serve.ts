@@ -1,12 +1,20 @@
 import { hostname } from "node:os";
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { AsyncCommands } from "../commands/async/async-commands.js";
+import { type CommandStatusStore, InMemoryCommandStatusStore } from "../commands/async/command-status.js";
+import { InProcessCommandQueue } from "../commands/async/in-process-command-queue.js";
+import { QueuedCommandProcessor } from "../commands/async/queued-command-processor.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
+import { JetStreamCommandQueue } from "../commands/nats/jetstream-command-queue.js";
+import { KvCommandStatusStore } from "../commands/nats/kv-command-status.js";
 import { KvCreateKeys } from "../commands/nats/kv-create-keys.js";
 import { NatsCommandBus } from "../commands/nats/nats-command-bus.js";
 import { startNatsWorker } from "../commands/nats/nats-worker.js";
+import { startQueuedCommandConsumer } from "../commands/nats/queued-command-consumer.js";
+import { commandStatusBucket } from "../commands/nats/subjects.js";
 import { agreeOnPartitions } from "../commands/routing/routing-config.js";
 import { type Config, ConfigError } from "../config.js";
 import { openDatabase } from "../db/database.js";
@@ -14,7 +22,7 @@ import { migrateToLatest } from "../db/migrate.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
-import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
+import { createMetrics, type LiveCounts, type Metrics } from "../metrics/metrics.js";
 import { projections } from "../projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
 import { BasketQueries } from "../queries/basket-queries.js";
@@ -95,6 +103,17 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       liveCounts.push(() => ({ partitionsOwned: worker.partitions.length, rebalances: worker.rebalances }));
       stops.push(() => worker.stop());
       log.info({ subjects: `${config.subjectPrefix}.cmd.*` }, "worker serving basket commands");
+
+      const { maxInFlight, ackWaitMs, maxAckPending } = config.asyncCommands;
+      const processor = queuedCommandProcessor(handler, await kvStatuses(nc, config), config, log, metrics);
+      const consumer = await startQueuedCommandConsumer(nc, processor, {
+        subjectPrefix: config.subjectPrefix,
+        maxInFlight,
+        ackWaitMs,
+        maxAckPending,
+        log,
+      });
+      stops.push(() => consumer.stop());
     }
 
     if (runs("projections")) {
@@ -133,11 +152,23 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
             timeoutMs: config.commandTimeoutMs,
           }),
           createKeys: await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`),
+          asyncCommands: new AsyncCommands(
+            await JetStreamCommandQueue.open(nc, config.subjectPrefix),
+            await kvStatuses(nc, config),
+          ),
         };
       } else {
+        const inProcess = handler as BasketCommandHandler;
+        const statuses = new InMemoryCommandStatusStore(config.asyncCommands.statusTtlMs);
+        const queue = new InProcessCommandQueue(
+          queuedCommandProcessor(inProcess, statuses, config, log, metrics),
+          config.asyncCommands.maxInFlight,
+        );
+        stops.push(() => queue.stop());
         commands = {
-          bus: new InProcessCommandBus(handler as BasketCommandHandler, metrics),
+          bus: new InProcessCommandBus(inProcess, metrics),
           createKeys: new InMemoryCreateKeys(),
+          asyncCommands: new AsyncCommands(queue, statuses),
         };
       }
       const basketQueries = new BasketQueries(database.db);
@@ -156,3 +187,24 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     throw error;
   }
 }
+
+const kvStatuses = (nc: NatsConnection, config: Config) =>
+  KvCommandStatusStore.open(nc, commandStatusBucket(config.subjectPrefix), config.asyncCommands.statusTtlMs);
+
+const queuedCommandProcessor = (
+  handler: BasketCommandHandler,
+  statuses: CommandStatusStore,
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+) =>
+  new QueuedCommandProcessor(
+    handler,
+    statuses,
+    {
+      maxDeliveries: config.asyncCommands.maxDeliveries,
+      retryDelayMs: config.asyncCommands.retryDelayMs,
+    },
+    log,
+    metrics,
+  );
