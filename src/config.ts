@@ -28,6 +28,8 @@ export interface Config {
     maxDeliveries: number;
     retryDelayMs: number;
   };
+  /** The JetStream stream the event relay publishes to, when it is made (README: "Basket events"). */
+  eventsDuplicateWindowMs: number;
   logLevel: string;
 }
 
@@ -74,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDeliveries: read.integer("ASYNC_MAX_DELIVERIES", 5, 1, 1_000),
       retryDelayMs: read.integer("ASYNC_RETRY_DELAY_MS", 1_000, 1, 600_000),
     },
+    eventsDuplicateWindowMs: read.integer("EVENTS_DUPLICATE_WINDOW_SECONDS", 120, 1, 86_400 * 7) * 1000,
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   };
 }

@@ -2,7 +2,9 @@ import { hostname } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadConfig } from "../config.js";
 import type { Database } from "../db/database.js";
-import { projectionNamed, projections } from "../projections/all-projections.js";
+import type { Checkpoint } from "../eventstore/port.js";
+import { allProjections, projectionNamed, projections } from "../projections/all-projections.js";
+import { isOutbound } from "../projections/projection.js";
 import { projectionStatuses } from "../projections/projection-status.js";
 import { planRebuild } from "../projections/rebuild/rebuild-plan.js";
 import {
@@ -10,8 +12,10 @@ import {
   RebuildInterrupted,
   rebuildProjection,
 } from "../projections/rebuild/rebuild-projection.js";
+import { planRedelivery, redeliver } from "../projections/rebuild/redeliver.js";
+import { parseCheckpoint } from "./events/arguments.js";
 import { openReadModel } from "./projections/open-read-model.js";
-import { formatPlan, formatResult } from "./projections/rebuild-output.js";
+import { formatPlan, formatRedelivery, formatResult } from "./projections/rebuild-output.js";
 import { progressReporter } from "./projections/rebuild-progress.js";
 import { formatList, formatStatus } from "./projections/status-output.js";
 
@@ -34,7 +38,7 @@ export function registerProjectionsCommands(program: Command): void {
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async ({ json }: { json?: boolean }) => {
       await withDatabase(async (database) => {
-        const statuses = await projectionStatuses(database.db, projections);
+        const statuses = await projectionStatuses(database.db, allProjections);
         console.log(json ? JSON.stringify(statuses) : formatList(statuses));
       });
     });
@@ -42,10 +46,10 @@ export function registerProjectionsCommands(program: Command): void {
   group
     .command("status")
     .description("Everything about one projection, or about each.")
-    .argument("[name]", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .argument("[name]", `a projection: ${names}`)
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async (name: string | undefined, { json }: { json?: boolean }) => {
-      const chosen = name === undefined ? projections : [projectionNamed(name)];
+      const chosen = name === undefined ? allProjections : [projectionNamed(name)];
       await withDatabase(async (database) => {
         const statuses = await projectionStatuses(database.db, chosen);
         const shown = name === undefined ? statuses : statuses[0];
@@ -57,9 +61,10 @@ export function registerProjectionsCommands(program: Command): void {
     .command("rebuild")
     .description(
       "Rebuild a projection from the start of the log into shadow tables while the live ones keep " +
-        "serving, then switch over in one transaction. Interrupted, it resumes where it stopped.",
+        "serving, then switch over in one transaction. Interrupted, it resumes where it stopped. " +
+        "The event relay has no tables: rebuilding it publishes again from the start (or --from).",
     )
-    .argument("<name>", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .argument("<name>", `a projection: ${names}`)
     .option("--dry-run", "say what it would do, change nothing")
     .option("--restart", "throw away an interrupted rebuild and start from the beginning of the log")
     .option(
@@ -68,13 +73,38 @@ export function registerProjectionsCommands(program: Command): void {
       positiveInteger,
       defaultRebuildOptions.batchSize,
     )
+    .option(
+      "--from <checkpoint>",
+      "event relay only: publish again after this checkpoint rather than from the start",
+      parseCheckpoint,
+    )
     .option("--json", "machine-readable output (the plan, or the result)")
     .action(
       async (
         name: string,
-        options: { dryRun?: boolean; restart?: boolean; batchSize: number; json?: boolean },
+        options: {
+          dryRun?: boolean;
+          restart?: boolean;
+          batchSize: number;
+          from?: Checkpoint | undefined;
+          json?: boolean;
+        },
       ) => {
-        const projection = projectionNamed(name);
+        const chosen = projectionNamed(name);
+        if (isOutbound(chosen)) {
+          await withDatabase(async ({ db }) => {
+            const plan = options.dryRun
+              ? await planRedelivery(db, chosen, options.from)
+              : await redeliver(db, chosen, options.from, `rebuild by ${hostname()}:${process.pid}`);
+            console.log(
+              options.json ? JSON.stringify(plan) : formatRedelivery(plan, options.dryRun === true),
+            );
+          });
+          return;
+        }
+        if (options.from !== undefined)
+          throw new Error("--from is for the event relay; a read model is rebuilt from the start.");
+        const projection = projectionNamed(name, projections);
         await withDatabase(async (database) => {
           const restart = options.restart ?? false;
           const plan = await planRebuild(database.db, projection, { restart });
@@ -116,6 +146,8 @@ export function registerProjectionsCommands(program: Command): void {
       },
     );
 }
+
+const names = allProjections.map((projection) => projection.name).join(", ");
 
 async function withDatabase(work: (database: Database) => Promise<void>): Promise<void> {
   const database = await openReadModel(loadConfig());

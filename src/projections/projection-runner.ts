@@ -5,7 +5,7 @@ import type { Tables } from "../db/tables.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { readModelAdvancedChannel } from "./notifications.js";
-import type { Projection } from "./projection.js";
+import { isOutbound, type OutboundProjection, type Projection } from "./projection.js";
 import { Wakeup } from "./wakeup.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
 
@@ -39,7 +39,9 @@ class LostOwnership extends Error {}
  * processes: it holds a PostgreSQL advisory lock on a connection of its own, and a standby
  * takes over when that session ends. Each batch and its checkpoint commit in one transaction,
  * and the checkpoint only moves from where the batch started, so nothing is applied twice or
- * skipped — even by a runner that lost its lock without noticing.
+ * skipped — even by a runner that lost its lock without noticing. An outbound projection (the
+ * event relay) delivers each batch before that transaction: nothing is skipped, but a batch may
+ * be delivered twice (see OutboundProjection).
  */
 export class ProjectionRunner {
   #state: RunnerState = "starting";
@@ -50,7 +52,7 @@ export class ProjectionRunner {
   constructor(
     private readonly database: Database,
     private readonly store: EventStore,
-    private readonly projection: Projection,
+    private readonly projection: Projection | OutboundProjection,
     private readonly options: RunnerOptions,
   ) {}
 
@@ -158,6 +160,9 @@ export class ProjectionRunner {
       if (page.events.length === 0) {
         // Held back by a transaction still open: look again soon, no notification will come.
         await this.#wakeup.wait(rings, page.pending ? 5 : this.options.pollMs, this.#stop.signal);
+        // Idle, no batch would find out that the checkpoint was moved (an outbound projection's
+        // rebuild moves it back): look at the row itself.
+        if (!page.pending) await this.checkUnmoved(db, checkpoint);
         continue;
       }
       await this.applyBatch(db, checkpoint, page.events, page.checkpoint as Checkpoint);
@@ -167,6 +172,17 @@ export class ProjectionRunner {
     }
   }
 
+  private async checkUnmoved(db: Kysely<Tables>, checkpoint: Checkpoint | undefined): Promise<void> {
+    const { name, version } = this.projection;
+    const row = await db
+      .selectFrom("projection_checkpoints")
+      .select(["checkpoint", "version"])
+      .where("name", "=", name)
+      .executeTakeFirst();
+    if ((row?.checkpoint ?? undefined) !== checkpoint || row?.version !== version)
+      throw new LostOwnership(`${name}: the checkpoint moved (another runner, or a rebuild)`);
+  }
+
   private async applyBatch(
     db: Kysely<Tables>,
     from: Checkpoint | undefined,
@@ -174,8 +190,11 @@ export class ProjectionRunner {
     to: Checkpoint,
   ): Promise<void> {
     const { name, version } = this.projection;
+    const projection = this.projection;
+    // Outside the transaction: should it not commit, the batch is delivered again (at least once).
+    if (isOutbound(projection)) await projection.deliver(events);
     await db.transaction().execute(async (trx) => {
-      await this.projection.apply(trx, events);
+      if (!isOutbound(projection)) await projection.apply(trx, events);
       const moved = await trx
         .updateTable("projection_checkpoints")
         .set({
@@ -192,7 +211,8 @@ export class ProjectionRunner {
         .executeTakeFirst();
       if (moved.numUpdatedRows !== 1n)
         throw new LostOwnership(`${name}: the checkpoint moved (another runner, or a rebuild switched over)`);
-      await sql`select pg_notify(${readModelAdvancedChannel}, ${name})`.execute(trx);
+      if (!isOutbound(projection))
+        await sql`select pg_notify(${readModelAdvancedChannel}, ${name})`.execute(trx);
       await this.options.beforeCommit?.(events);
     });
   }

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Tables } from "../db/tables.js";
 import { advisoryLockHolders, type LockHolder, rebuildLock, runnerLock } from "./advisory-locks.js";
 import { type Lag, lagBehind } from "./log-lag.js";
-import type { Projection } from "./projection.js";
+import type { ProjectionInfo } from "./projection.js";
 import { rebuildCheckpointName } from "./rebuild/rebuild-plan.js";
 import { shadowSchemaName } from "./rebuild/shadow-schema.js";
 
@@ -60,7 +60,7 @@ export interface RebuildStatus {
 /** Each projection's state as the database tells it, in the order given. */
 export async function projectionStatuses(
   db: Kysely<Tables>,
-  projections: readonly Projection[],
+  projections: readonly ProjectionInfo[],
 ): Promise<ProjectionStatus[]> {
   const names = projections.flatMap((projection) => [
     projection.name,

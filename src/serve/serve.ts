@@ -24,9 +24,11 @@ import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { createMetrics, type LiveCounts, type Metrics } from "../metrics/metrics.js";
 import { projections } from "../projections/all-projections.js";
+import { isOutbound, type OutboundProjection } from "../projections/projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
 import { BasketQueries } from "../queries/basket-queries.js";
 import { RevisionWaiter } from "../queries/revision-waiter.js";
+import { ensureEventsStream, eventRelayProjection } from "../relay/event-relay.js";
 import { version } from "../version.js";
 
 export const roles = ["api", "worker", "projector", "all"] as const;
@@ -43,7 +45,8 @@ export interface Running {
  * The wiring of every process role, in one place:
  * - api: HTTP commands → NATS request-reply (to the basket's partition), and HTTP queries → the read model.
  * - worker: NATS queue group → command handler → event store.
- * - projector: the projections, global log → read model (one active runner each across processes).
+ * - projector: the projections, global log → read model (one active runner each across processes),
+ *   and the event relay, global log → JetStream (with NATS_URL).
  * - all: every one of them; without NATS_URL commands are handled in-process (the embedded default).
  */
 export async function serve(role: Role, config: Config, log: Logger): Promise<Running> {
@@ -80,7 +83,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     if (handler) liveCounts.push(() => handler.stats);
 
     let nc: NatsConnection | undefined;
-    if (config.natsUrl && role !== "projector") {
+    if (config.natsUrl) {
       const connection = await connect({
         servers: config.natsUrl,
         name: `basket-${role}`,
@@ -118,10 +121,18 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
 
     if (runs("projections")) {
       const owner = `${hostname()}:${process.pid}`;
-      const runners = projections.map(
+      // The event relay is a projection too; it needs NATS, so without it only the read models run.
+      let relay: OutboundProjection | undefined;
+      if (nc) {
+        await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
+        relay = eventRelayProjection(nc, config.subjectPrefix);
+      } else log.info("no NATS_URL: the event relay does not run");
+      const runners = [...projections, ...(relay ? [relay] : [])].map(
         (projection) =>
           new ProjectionRunner(database, store, projection, {
             ...defaultRunnerOptions,
+            // A batch the relay publishes twice after a crash stays small.
+            ...(isOutbound(projection) ? { batchSize: 1_000 } : {}),
             owner,
             log,
             onBatch: (events, committedAt) => {
