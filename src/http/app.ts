@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import { BasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
+import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
 import { commandStatusRoutes } from "./routes/command-status.js";
 import { metricsRoute } from "./routes/metrics.js";
@@ -18,6 +19,8 @@ export interface HttpAppOptions {
   commands?: BasketCommandRoutesOptions | undefined;
   /** The read side (GET routes over the read model). */
   queries?: BasketQueryRoutesOptions | undefined;
+  /** GET /baskets/:id/live (Server-Sent Events). */
+  live?: BasketLiveRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
   metrics?: Registry;
 }
@@ -49,6 +52,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   const asyncCommands = options.commands?.asyncCommands;
   if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
+  if (options.live) await app.register(basketLiveRoutes, options.live);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;
 }

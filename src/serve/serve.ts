@@ -22,6 +22,8 @@ import { migrateToLatest } from "../db/migrate.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
+import { FeedListeners, feedingAppends } from "../live/basket-event-feed.js";
+import { JetStreamEventFeed } from "../live/jetstream-event-feed.js";
 import { createMetrics, type LiveCounts, type Metrics } from "../metrics/metrics.js";
 import { projections } from "../projections/all-projections.js";
 import { isOutbound, type OutboundProjection } from "../projections/projection.js";
@@ -72,8 +74,10 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     stops.push(() => store.close());
     if (config.migrateOnStart) await migrateToLatest(database);
 
+    // Without NATS this process is the only writer: its own appends feed the live basket pages.
+    const inProcessFeed = config.natsUrl ? undefined : new FeedListeners();
     const handler = runs("commands")
-      ? new BasketCommandHandler(store, {
+      ? new BasketCommandHandler(inProcessFeed ? feedingAppends(store, inProcessFeed) : store, {
           ...defaultHandlerOptions,
           cacheMaxBaskets: config.cacheMaxBaskets,
           cacheIdleMs: config.cacheIdleMs,
@@ -153,7 +157,14 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // Every role listens: the API's routes where it serves them, /metrics everywhere.
     let commands: HttpAppOptions["commands"];
     let queries: HttpAppOptions["queries"];
+    let live: HttpAppOptions["live"];
     if (runs("http")) {
+      if (nc) {
+        await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
+        const feed = await JetStreamEventFeed.start(nc, config.subjectPrefix, log);
+        stops.push(() => feed.stop());
+        live = { store, feed };
+      } else live = { store, feed: inProcessFeed as FeedListeners };
       if (nc) {
         await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
         commands = {
@@ -189,7 +200,14 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       stops.push(() => waiter.close());
       queries = { queries: basketQueries, waiter };
     }
-    const app = await buildHttpApp({ logger: log, version, commands, queries, metrics: metrics.registry });
+    const app = await buildHttpApp({
+      logger: log,
+      version,
+      commands,
+      queries,
+      live,
+      metrics: metrics.registry,
+    });
     const url = await app.listen({ port: config.port, host: config.host });
     stops.push(() => app.close());
     return { url, stop: stopAll };
