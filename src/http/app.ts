@@ -9,6 +9,7 @@ import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/b
 import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
 import { commandStatusRoutes } from "./routes/command-status.js";
+import { demoPage } from "./routes/demo-page.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -53,6 +54,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
   if (options.live) await app.register(basketLiveRoutes, options.live);
+  if (options.commands && options.live) await app.register(demoPage);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;
 }
