@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { Checkpoint } from "../eventstore/port.js";
@@ -13,7 +13,7 @@ import {
   rebuildProjection,
 } from "../projections/rebuild/rebuild-projection.js";
 import { planRedelivery, redeliver } from "../projections/rebuild/redeliver.js";
-import { parseCheckpoint } from "./events/arguments.js";
+import { parseCheckpoint, positiveInteger } from "./events/arguments.js";
 import { openReadModel } from "./projections/open-read-model.js";
 import { formatPlan, formatRedelivery, formatResult } from "./projections/rebuild-output.js";
 import { progressReporter } from "./projections/rebuild-progress.js";
@@ -156,11 +156,4 @@ async function withDatabase(work: (database: Database) => Promise<void>): Promis
   } finally {
     await database.close();
   }
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed < 1 || parsed > 1_000_000)
-    throw new InvalidArgumentError("expected an integer from 1 to 1000000.");
-  return parsed;
 }

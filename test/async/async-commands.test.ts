@@ -10,9 +10,10 @@ import {
 } from "../../src/commands/nats/subjects.js";
 import { openDatabase } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { runCli } from "../cli/events-cli.js";
 import { createBasketIn } from "../support/baskets-over-http.js";
 import { startCommandCluster } from "../support/command-cluster.js";
-import { connectNats, uniquePrefix } from "../support/nats.js";
+import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { expectProblem } from "../support/problems.js";
 
 const item = (sku: string, quantity = 1) => ({ sku, name: `Product ${sku}`, unitPrice: 250, quantity });
@@ -207,6 +208,26 @@ describe("commands sent with Prefer: respond-async", () => {
     // Gone from the work queue: nothing is left to deliver.
     const queue = await jsm.consumers.info(commandQueueStream(cluster.prefix), commandQueueConsumer);
     expect(queue.num_ack_pending + queue.num_pending).toBe(0);
+
+    // Operators see it.
+    const env = { NATS_URL: testNatsUrl, NATS_SUBJECT_PREFIX: cluster.prefix };
+    const [listed, readable, status, unknown] = await Promise.all([
+      runCli(["commands", "dead-letters", "--json"], env),
+      runCli(["commands", "dead-letters"], env),
+      runCli(["commands", "status", commandId], env),
+      runCli(["commands", "status", uuidv7()], env),
+    ]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ commandId, basketId: id, type: "AddItem", deliveries: 3 }),
+    ]);
+    expect(readable.stdout).toMatch(
+      /AddItem {2}command .* after 3 deliveries\n {4}Gave up after 3 deliveries/,
+    );
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "failed", deadLettered: true });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/status record has expired/);
   });
 });
 

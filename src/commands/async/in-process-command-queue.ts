@@ -1,15 +1,7 @@
 import type { CommandEnvelope } from "../command.js";
 import type { CommandQueue } from "./async-commands.js";
+import type { DeadLetter } from "./dead-letter.js";
 import type { QueuedCommandProcessor } from "./queued-command-processor.js";
-
-export interface DeadLetter {
-  commandId: string;
-  basketId: string;
-  type: string;
-  reason: string;
-  deliveries: number;
-  at: Date;
-}
 
 /**
  * The queue without NATS (the embedded default): commands wait in this process's memory and run

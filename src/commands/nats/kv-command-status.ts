@@ -21,6 +21,11 @@ export class KvCommandStatusStore implements CommandStatusStore {
     return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { ttl: ttlMs, history: 1 }));
   }
 
+  /** The bucket as it is, made by none: for readers such as the CLI. Throws when it does not exist. */
+  static async bind(nc: NatsConnection, bucket: string): Promise<KvCommandStatusStore> {
+    return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { bindOnly: true }));
+  }
+
   async get(commandId: string): Promise<CommandStatus | undefined> {
     return (await this.entry(commandId))?.status;
   }
