@@ -1,7 +1,9 @@
 /**
- * The page's one door to the basket service: every request goes through `request`, so what a
- * basket needs besides its id (a token header, once baskets have them) is added in one place.
- * EventSource cannot send headers; the live stream relies on what the browser sends by itself.
+ * The page's one door to the basket service: every request goes through `request`, so a header
+ * every call needs is added in one place. The basket's token needs none: creating the basket set
+ * it as an HttpOnly cookie for /baskets/<id>, which the browser sends with these same-origin
+ * requests by itself — and with the live stream, for EventSource cannot send headers at all.
+ * (The page never sees the token, so a script injected into it could not carry it off.)
  */
 
 export class ApiError extends Error {
@@ -38,7 +40,8 @@ export const checkOut = (id) => request("POST", `${basket(id)}/checkout`);
 /**
  * Follows the basket: `onState` with the basket after every change (the browser reconnects by
  * itself, with Last-Event-ID, and misses nothing); `onStatus` with "live", "reconnecting" or
- * "gone" (no such basket: the stream was refused). Returns a function that stops following.
+ * "gone" (the stream was refused: no such basket, or its cookie is gone). Returns a function that
+ * stops following.
  */
 export function followBasket(id, onState, onStatus) {
   const source = new EventSource(`${basket(id)}/live`);

@@ -56,6 +56,8 @@ async function change(work) {
   try {
     show(await work());
   } catch (error) {
+    // The basket is no longer ours to change (the service forgot it, or its cookie expired).
+    if (error.status === 401 || error.status === 404) return startBasket();
     $("#message").textContent = error.message;
   }
 }

@@ -1,9 +1,13 @@
+import { adminTokenProblem } from "./access/admin-tokens.js";
+import { minSecretLength } from "./access/basket-tokens.js";
 import type { DatabaseConfig } from "./db/database.js";
 
 /** Everything a process reads from its environment, checked once at start. */
 export interface Config {
   port: number;
   host: string;
+  /** Whose X-Forwarded-* headers to believe (fastify's trustProxy): the client's address and protocol. */
+  trustProxy: boolean | number | string;
   database: DatabaseConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;
@@ -31,6 +35,17 @@ export interface Config {
   /** The JetStream stream the event relay publishes to, when it is made (README: "Basket events"). */
   eventsDuplicateWindowMs: number;
   logLevel: string;
+  access: AccessConfig;
+}
+
+/** Who may do what (README: "Access control"). */
+export interface AccessConfig {
+  /** Basket token secrets, the first signing; undefined when none is configured. */
+  tokenSecrets: string[] | undefined;
+  /** Operator credentials: tokens, or `sha256:<hex>` digests of them; empty: nobody is the operator. */
+  adminTokens: string[];
+  /** Lifetime of the basket token cookie. */
+  cookieMaxAgeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: read.integer("PORT", 3000, 0, 65_535),
     host: env.HOST ?? "127.0.0.1",
+    trustProxy: read.trustProxy("TRUST_PROXY"),
     database,
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
@@ -78,6 +94,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     eventsDuplicateWindowMs: read.integer("EVENTS_DUPLICATE_WINDOW_SECONDS", 120, 1, 86_400 * 7) * 1000,
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+    access: {
+      tokenSecrets: read.secrets("BASKET_TOKEN_SECRETS", (secret) =>
+        secret.length < minSecretLength ? `a secret has at least ${minSecretLength} characters` : undefined,
+      ),
+      adminTokens: read.secrets("ADMIN_TOKENS", adminTokenProblem) ?? [],
+      cookieMaxAgeSeconds: read.integer("BASKET_COOKIE_MAX_AGE_SECONDS", 30 * 86_400, 60, 400 * 86_400),
+    },
   };
 }
 
@@ -130,6 +153,33 @@ function reader(env: Env) {
       if (!raw) return fail(name, expected, false);
       if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
       return raw;
+    },
+    /**
+     * A comma-separated list of secrets; undefined when unset. The message says which entry is
+     * wrong and why, never what it holds.
+     */
+    secrets(name: string, problemOf: (entry: string) => string | undefined): string[] | undefined {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return undefined;
+      const entries = raw.split(",").map((entry) => entry.trim());
+      entries.forEach((entry, i) => {
+        const problem = entry === "" ? "no empty entries" : problemOf(entry);
+        if (problem) fail(name, `comma-separated entries; entry ${i + 1}: ${problem}`, false);
+      });
+      return entries;
+    },
+    /** false, true (every hop), a number of hops, or comma-separated addresses/CIDRs of the proxies. */
+    trustProxy(name: string): boolean | number | string {
+      const raw = env[name];
+      if (raw === undefined || raw === "" || raw === "false") return false;
+      if (raw === "true") return true;
+      if (/^\d{1,2}$/.test(raw)) return Number(raw);
+      const address = /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/;
+      if (raw.split(",").every((entry) => address.test(entry.trim()))) return raw;
+      return fail(
+        name,
+        "true, false, a number of proxy hops, or comma-separated proxy addresses (CIDR allowed)",
+      );
     },
     subjectToken(name: string, fallback: string): string {
       const raw = env[name];

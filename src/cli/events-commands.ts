@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from "nats";
 import { ConfigError, loadConfig } from "../config.js";
 import { toEventLine } from "../eventstore/event-line.js";
 import type { Checkpoint } from "../eventstore/port.js";
+import { adminTokenOption, requireOperator } from "./admin.js";
 import {
   parseBasketId,
   parseCheckpoint,
@@ -158,6 +159,7 @@ ${checkpointHelp}`,
     .description("Append the events of an export, into an empty store unless --into-non-empty.")
     .argument("<file>", 'an export (NDJSON), or "-" for standard input')
     .option("--into-non-empty", "add to a store that already holds events")
+    .addOption(adminTokenOption())
     .addHelpText(
       "after",
       `
@@ -166,7 +168,8 @@ the log's order (positions and checkpoints are the target's own). Lines are chec
 of them is written: a stream starts at revision 0 or continues the store's last revision. A bad line stops
 the import with its number, and nothing of its batch is written. Progress goes to standard error.`,
     )
-    .action(async (file: string, options: { intoNonEmpty?: true }) => {
+    .action(async (file: string, options: { intoNonEmpty?: true; adminToken?: string }) => {
+      requireOperator("events import", options.adminToken);
       if (file !== "-") {
         await access(file, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
           throw new Error(`Cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
@@ -192,6 +195,7 @@ the import with its number, and nothing of its batch is written. Progress goes t
   )
     .requiredOption("--subject <subject>", "the NATS subject to publish on", parseSubject)
     .option("--rate <messages/s>", "publish at most this many messages a second", parseRate)
+    .addOption(adminTokenOption())
     .addHelpText(
       "after",
       `
@@ -201,7 +205,8 @@ has already stored within its duplicate window: replaying a range twice stores e
 they are core NATS publishes. A progress bar (a terminal) or lines (otherwise) go to standard error.
 ${checkpointHelp}`,
     )
-    .action(async (options: RangeOptions & { subject: string; rate?: number }) => {
+    .action(async (options: RangeOptions & { subject: string; rate?: number; adminToken?: string }) => {
+      requireOperator("events replay", options.adminToken);
       const range = rangeOf(options);
       const { natsUrl, database: databaseConfig } = loadConfig();
       if (!natsUrl)

@@ -13,6 +13,7 @@ import {
   rebuildProjection,
 } from "../projections/rebuild/rebuild-projection.js";
 import { planRedelivery, redeliver } from "../projections/rebuild/redeliver.js";
+import { adminTokenOption, requireOperator } from "./admin.js";
 import { parseCheckpoint, positiveInteger } from "./events/arguments.js";
 import { openReadModel } from "./projections/open-read-model.js";
 import { formatPlan, formatRedelivery, formatResult } from "./projections/rebuild-output.js";
@@ -79,6 +80,7 @@ export function registerProjectionsCommands(program: Command): void {
       parseCheckpoint,
     )
     .option("--json", "machine-readable output (the plan, or the result)")
+    .addOption(adminTokenOption())
     .action(
       async (
         name: string,
@@ -88,9 +90,12 @@ export function registerProjectionsCommands(program: Command): void {
           batchSize: number;
           from?: Checkpoint | undefined;
           json?: boolean;
+          adminToken?: string;
         },
       ) => {
         const chosen = projectionNamed(name);
+        // A dry run changes nothing: anyone who may look may ask.
+        if (!options.dryRun) requireOperator("projections rebuild", options.adminToken);
         if (isOutbound(chosen)) {
           await withDatabase(async ({ db }) => {
             const plan = options.dryRun

@@ -3,7 +3,8 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { BasketBody } from "./command-reply.js";
+import { type AccessOptions, registerAccess } from "./access.js";
+import { BasketBody, CreatedBasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
@@ -24,7 +25,13 @@ export interface HttpAppOptions {
   live?: BasketLiveRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
   metrics?: Registry;
+  /** Basket tokens and the operator's credential; needed by the command and query routes. */
+  access?: AccessOptions | undefined;
+  /** Whose X-Forwarded-For/-Proto to believe (TRUST_PROXY): the client's address and protocol. */
+  trustProxy?: boolean | number | string;
 }
+
+const docsPrefix = "/docs";
 
 /** The HTTP face of every role: routes as plugins, problem+json errors, OpenAPI at /docs. */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
@@ -32,11 +39,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
+    trustProxy: trustedProxies(options.trustProxy ?? false),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(Problem);
   app.addSchema(BasketBody);
+  app.addSchema(CreatedBasketBody);
   registerProblemHandlers(app);
+  await registerAccess(app, options.access, [docsPrefix]);
 
   await app.register(swagger, {
     openapi: {
@@ -45,9 +55,20 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         version: options.version,
         description: "Anonymous shopping baskets, event-sourced. Amounts are integer minor units (cents).",
       },
+      components: {
+        securitySchemes: {
+          basketToken: { type: "http", scheme: "bearer", description: "The `token` POST /baskets answered" },
+          basketCookie: { type: "apiKey", in: "cookie", name: "basket_token" },
+          adminToken: {
+            type: "http",
+            scheme: "bearer",
+            description: "The operator's credential (ADMIN_TOKENS)",
+          },
+        },
+      },
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swaggerUi, { routePrefix: docsPrefix });
 
   if (options.commands) await app.register(basketCommandRoutes, options.commands);
   const asyncCommands = options.commands?.asyncCommands;
@@ -58,3 +79,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;
 }
+
+/** A number of hops is what proxy-addr calls it: trust the nearest `n` (fastify's types miss it). */
+const trustedProxies = (trust: boolean | number | string) =>
+  typeof trust === "number" ? (_address: string, hop: number) => hop < trust : trust;

@@ -30,13 +30,28 @@ export const BasketBody = Type.Object(
   { $id: "Basket" },
 );
 
-/** Answers with the basket after the command, or the failure as a problem. */
+export const CreatedBasketBody = Type.Object(
+  {
+    ...BasketBody.properties,
+    token: Type.String({
+      description:
+        "The basket's token: every other command and query on it needs it, as `Authorization: Bearer <token>` " +
+        "or the basket_token cookie this answer also sets.",
+    }),
+  },
+  { $id: "CreatedBasket" },
+);
+
+/**
+ * Answers with the basket after the command, or the failure as a problem. A created basket
+ * (`token` given) answers 201 with its token.
+ */
 export function replyWithOutcome(
   reply: FastifyReply,
   outcome: CommandOutcome,
-  created = false,
+  created?: { token: string },
 ): FastifyReply {
-  if (outcome.ok) return replyWithBasket(reply, outcome, created ? 201 : 200);
+  if (outcome.ok) return replyWithBasket(reply, outcome, created);
   if (outcome.kind === "unavailable") reply.header("retry-after", "1");
   const { status, code, detail, extra } = problemOfFailure(outcome);
   return sendProblem(reply, status, code, detail, extra);
@@ -60,9 +75,13 @@ export const basketAfter = (outcome: CommandSuccess) => ({
   revision: Number(outcome.revision),
 });
 
-function replyWithBasket(reply: FastifyReply, outcome: CommandSuccess, status: number): FastifyReply {
-  reply.code(status).header("etag", `"${outcome.revision}"`);
+function replyWithBasket(
+  reply: FastifyReply,
+  outcome: CommandSuccess,
+  created: { token: string } | undefined,
+): FastifyReply {
+  reply.code(created ? 201 : 200).header("etag", `"${outcome.revision}"`);
   if (outcome.position !== null) reply.header("x-global-position", outcome.position.toString());
   if (outcome.duplicate) reply.header("idempotent-replayed", "true");
-  return reply.send(basketAfter(outcome));
+  return reply.send({ ...basketAfter(outcome), ...created });
 }

@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { AdminTokens } from "../access/admin-tokens.js";
+import { BasketTokens } from "../access/basket-tokens.js";
+import { persistedTokenSecret } from "../access/token-secret-file.js";
 import { AsyncCommands } from "../commands/async/async-commands.js";
 import { type CommandStatusStore, InMemoryCommandStatusStore } from "../commands/async/command-status.js";
 import { InProcessCommandQueue } from "../commands/async/in-process-command-queue.js";
@@ -54,6 +57,17 @@ export interface Running {
 export async function serve(role: Role, config: Config, log: Logger): Promise<Running> {
   if ((role === "api" || role === "worker") && !config.natsUrl) {
     throw new ConfigError(`NATS_URL is required for --role ${role}.`);
+  }
+  // API processes sharing PostgreSQL must agree on the secret: only PGlite may make its own.
+  if (
+    (role === "api" || role === "all") &&
+    !config.access.tokenSecrets &&
+    config.database.kind !== "pglite"
+  ) {
+    throw new ConfigError(
+      `BASKET_TOKEN_SECRETS is required for --role ${role} on PostgreSQL: comma-separated secrets of at ` +
+        "least 32 characters (the first signs basket tokens, all are accepted), the same for every API process.",
+    );
   }
   const runs = (part: "commands" | "projections" | "http") =>
     role === "all" ||
@@ -158,7 +172,16 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     let commands: HttpAppOptions["commands"];
     let queries: HttpAppOptions["queries"];
     let live: HttpAppOptions["live"];
+    let access: HttpAppOptions["access"];
     if (runs("http")) {
+      const secrets =
+        config.access.tokenSecrets ??
+        (config.database.kind === "pglite" ? [await persistedTokenSecret(config.database.dataDir)] : []);
+      access = {
+        tokens: new BasketTokens(secrets),
+        admin: new AdminTokens(config.access.adminTokens),
+        cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
+      };
       if (nc) {
         await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
         const feed = await JetStreamEventFeed.start(nc, config.subjectPrefix, log);
@@ -206,6 +229,8 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       commands,
       queries,
       live,
+      access,
+      trustProxy: config.trustProxy,
       metrics: metrics.registry,
     });
     const url = await app.listen({ port: config.port, host: config.host });

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { partitionOf } from "../../src/commands/routing/partitions.js";
+import { createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { foldedBasket } from "../support/read-model.js";
 
@@ -18,10 +19,14 @@ describe("a partition that moves away and back", () => {
   });
   afterAll(() => cluster?.stop());
 
-  const post = (url: string, payload?: object) =>
-    cluster.app.inject({ method: "POST", url, ...(payload ? { payload } : {}) });
+  const tokens = new Map<string, Record<string, string>>();
   const add = (basketId: string, sku: string) =>
-    post(`/baskets/${basketId}/items`, { sku, name: sku, unitPrice: 10, quantity: 1 });
+    cluster.app.inject({
+      method: "POST",
+      url: `/baskets/${basketId}/items`,
+      headers: tokens.get(basketId) ?? {},
+      payload: { sku, name: sku, unitPrice: 10, quantity: 1 },
+    });
   const converged = async (count: number) =>
     expect
       .poll(
@@ -37,7 +42,11 @@ describe("a partition that moves away and back", () => {
     const [first] = cluster.workers as [(typeof cluster.workers)[number]];
     await converged(1);
     const baskets = await Promise.all(
-      Array.from({ length: 12 }, async () => (await post("/baskets")).json().id),
+      Array.from({ length: 12 }, async () => {
+        const { id, auth } = await createBasket(cluster.app);
+        tokens.set(id, auth);
+        return id;
+      }),
     );
     for (const basketId of baskets) expect((await add(basketId, "a")).statusCode).toBe(200);
 

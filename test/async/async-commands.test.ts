@@ -11,7 +11,7 @@ import {
 import { openDatabase } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { runCli } from "../cli/events-cli.js";
-import { createBasketIn } from "../support/baskets-over-http.js";
+import { adminAuth, bearer, createBasket, testAccess } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { expectProblem } from "../support/problems.js";
@@ -27,11 +27,12 @@ async function statusOf(
   location: string,
   done: (body: Record<string, unknown>) => boolean = (body) =>
     body.status === "succeeded" || body.status === "failed",
+  auth: Record<string, string> = adminAuth,
   timeoutMs = 20_000,
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const response = await cluster.app.inject({ method: "GET", url: location });
+    const response = await cluster.app.inject({ method: "GET", url: location, headers: auth });
     const body = response.statusCode === 200 ? response.json() : { httpStatus: response.statusCode };
     if (done(body)) return body;
     if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(body)} after ${timeoutMs} ms`);
@@ -75,8 +76,11 @@ describe("commands sent with Prefer: respond-async", () => {
     expect(location).toBe(`/commands/${body.commandId}`);
     expect(body).toMatchObject({ type: "CreateBasket", basketId: expect.any(String) });
     expect(["accepted", "processing", "succeeded"]).toContain(body.status);
+    // The new basket's token, as a synchronous create answers it; its status is the basket's.
+    const auth = bearer(body.token);
+    expect(created.headers["set-cookie"]).toMatch(/^basket_token=/);
 
-    const done = await statusOf(cluster, location);
+    const done = await statusOf(cluster, location, undefined, auth);
     expect(done).toMatchObject({
       status: "succeeded",
       revision: 0,
@@ -88,16 +92,25 @@ describe("commands sent with Prefer: respond-async", () => {
     const added = await cluster.app.inject({
       method: "POST",
       url: `/baskets/${body.basketId}/items`,
-      headers: respondAsync,
+      headers: { ...respondAsync, ...auth },
       payload: item("tea", 2),
     });
     expect(added.statusCode).toBe(202);
-    expect(await statusOf(cluster, added.headers.location as string)).toMatchObject({
+    expect(await statusOf(cluster, added.headers.location as string, undefined, auth)).toMatchObject({
       status: "succeeded",
       revision: 1,
       basket: { total: 500, lines: [{ sku: "tea", quantity: 2 }] },
     });
     expect(await cluster.store.readStream(basketStream(body.basketId))).toHaveLength(2);
+
+    // Another basket's token learns nothing of it: the same 404 as for a command that never was.
+    const other = await createBasket(cluster.app);
+    expectProblem(
+      await cluster.app.inject({ method: "GET", url: location, headers: other.auth }),
+      404,
+      "command_not_found",
+    );
+    expectProblem(await cluster.app.inject({ method: "GET", url: location }), 401, "missing_token");
   });
 
   it("records a refusal as failed, with the problem a synchronous answer would carry", async () => {
@@ -105,7 +118,7 @@ describe("commands sent with Prefer: respond-async", () => {
     const response = await cluster.app.inject({
       method: "POST",
       url: `/baskets/${missing}/items`,
-      headers: respondAsync,
+      headers: { ...respondAsync, ...bearer(testAccess().tokens.issue(missing)) },
       payload: item("tea"),
     });
     expect(response.statusCode).toBe(202);
@@ -119,46 +132,47 @@ describe("commands sent with Prefer: respond-async", () => {
   });
 
   it("queues a command retried with the same Idempotency-Key once, and refuses the key on another basket", async () => {
-    const { id } = await createBasketIn(cluster.app);
+    const basket = await createBasket(cluster.app);
+    const { id } = basket;
     const key = `async-${uuidv7()}`;
-    const send = (basketId: string) =>
+    const send = (to: typeof basket) =>
       cluster.app.inject({
         method: "POST",
-        url: `/baskets/${basketId}/items`,
-        headers: { ...respondAsync, "idempotency-key": key },
+        url: `/baskets/${to.id}/items`,
+        headers: { ...respondAsync, ...to.auth, "idempotency-key": key },
         payload: item("mug"),
       });
-    const [first, second] = await Promise.all([send(id), send(id)]);
+    const [first, second] = await Promise.all([send(basket), send(basket)]);
     expect(first.statusCode).toBe(202);
     expect(second.statusCode).toBe(202);
     expect(second.headers.location).toBe(first.headers.location);
     expect(await statusOf(cluster, first.headers.location as string)).toMatchObject({ status: "succeeded" });
-    const third = await send(id);
+    const third = await send(basket);
     expect(third.statusCode).toBe(202);
     expect(third.json()).toMatchObject({ status: "succeeded", revision: 1 });
     expect(await cluster.store.readStream(basketStream(id))).toHaveLength(2);
 
-    const other = await createBasketIn(cluster.app);
-    expectProblem(await send(other.id), 409, "command_id_in_use");
+    const other = await createBasket(cluster.app);
+    expectProblem(await send(other), 409, "command_id_in_use");
     expect(await cluster.store.readStream(basketStream(other.id))).toHaveLength(1);
   });
 
   it("answers 404 for a command it never saw", async () => {
     expectProblem(
-      await cluster.app.inject({ method: "GET", url: `/commands/${uuidv7()}` }),
+      await cluster.app.inject({ method: "GET", url: `/commands/${uuidv7()}`, headers: adminAuth }),
       404,
       "command_not_found",
     );
   });
 
   it("delivers a command again when its worker died before acknowledging it, and applies it once", async () => {
-    const { id } = await createBasketIn(cluster.app);
+    const { id, auth } = await createBasket(cluster.app);
     const commandId = uuidv7();
     dieBeforeAck.add(commandId);
     const response = await cluster.app.inject({
       method: "POST",
       url: `/baskets/${id}/items`,
-      headers: { ...respondAsync, "idempotency-key": commandId },
+      headers: { ...respondAsync, ...auth, "idempotency-key": commandId },
       payload: item("pot"),
     });
     expect(response.statusCode).toBe(202);
@@ -177,12 +191,12 @@ describe("commands sent with Prefer: respond-async", () => {
   it("moves a command that keeps failing to the dead letters after a bounded number of deliveries", async () => {
     // A basket whose stream holds an event this build does not know (written by a newer version,
     // say): every worker fails to fold it, every time.
-    const { id } = await createBasketIn(cluster.app);
+    const { id, auth } = await createBasket(cluster.app);
     await cluster.store.append(basketStream(id), [{ type: "BasketTeleported", data: {} }], 0n);
     const response = await cluster.app.inject({
       method: "POST",
       url: `/baskets/${id}/items`,
-      headers: respondAsync,
+      headers: { ...respondAsync, ...auth },
       payload: item("tea"),
     });
     expect(response.statusCode).toBe(202);
@@ -234,27 +248,40 @@ describe("commands sent with Prefer: respond-async", () => {
 describe("sharing the work queue", () => {
   it("leaves a stalled worker no more than its bound while the others take the rest", async () => {
     const maxInFlight = 2;
-    const cluster = await startCommandCluster({ workers: 1, async: { maxInFlight } });
+    // An ack wait longer than the test: what the stalled worker takes, it keeps.
+    const cluster = await startCommandCluster({ workers: 1, async: { maxInFlight, ackWaitMs: 60_000 } });
     // A second worker whose store waits for its only connection, which the test holds.
     const stalledDatabase = await openDatabase({ kind: "postgres", url: cluster.databaseUrl, poolSize: 1 });
-    const hold = await stalledDatabase.reserve();
+    // Its pool's one connection, held by the test until it lets go.
+    let letGo = () => {};
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    const held = stalledDatabase.db.connection().execute(() => gate);
     try {
       const baskets = [];
-      for (let i = 0; i < 30; i++) baskets.push((await createBasketIn(cluster.app)).id);
+      for (let i = 0; i < 30; i++) baskets.push(await createBasket(cluster.app));
       await cluster.addWorker(new PostgresEventStore(stalledDatabase));
-      await new Promise((resolve) => setTimeout(resolve, 200)); // its pull request reaches the server
+      const jsm = await cluster.apiNc.jetstreamManager();
+      // Both workers' pull requests wait at the server before the commands come.
+      await expect
+        .poll(
+          async () =>
+            (await jsm.consumers.info(commandQueueStream(cluster.prefix), commandQueueConsumer)).num_waiting,
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBeGreaterThanOrEqual(2);
 
       const locations = [];
-      for (const basketId of baskets) {
+      for (const basket of baskets) {
         const response = await cluster.app.inject({
           method: "POST",
-          url: `/baskets/${basketId}/items`,
-          headers: respondAsync,
+          url: `/baskets/${basket.id}/items`,
+          headers: { ...respondAsync, ...basket.auth },
           payload: item("tea"),
         });
         locations.push(response.headers.location as string);
       }
-      const jsm = await cluster.apiNc.jetstreamManager();
       const deadline = Date.now() + 20_000;
       let stuck: string[] = [];
       for (;;) {
@@ -263,7 +290,13 @@ describe("sharing the work queue", () => {
         );
         stuck = locations.filter((_, i) => statuses[i]?.status !== "succeeded");
         const info = await jsm.consumers.info(commandQueueStream(cluster.prefix), commandQueueConsumer);
-        if (info.num_pending === 0 && stuck.length === info.num_ack_pending) break;
+        // Everything waiting was taken, and what is still unacknowledged is within the stalled worker's bound.
+        if (
+          info.num_pending === 0 &&
+          stuck.length === info.num_ack_pending &&
+          stuck.length <= 2 * maxInFlight
+        )
+          break;
         if (Date.now() > deadline) throw new Error(`${stuck.length} not done, ${JSON.stringify(info)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -272,15 +305,17 @@ describe("sharing the work queue", () => {
       expect(stuck.length).toBeGreaterThanOrEqual(1);
       expect(stuck.length).toBeLessThanOrEqual(2 * maxInFlight);
 
-      await hold.release();
+      letGo();
+      await held;
       for (const location of stuck)
         expect(await statusOf(cluster, location)).toMatchObject({ status: "succeeded" });
     } finally {
-      await hold.release().catch(() => {});
+      letGo();
+      await held;
       await cluster.stop();
       await stalledDatabase.close();
     }
-  });
+  }, 60_000);
 });
 
 describe("status records", () => {

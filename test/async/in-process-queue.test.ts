@@ -10,7 +10,7 @@ import { BasketCommandHandler } from "../../src/commands/basket-command-handler.
 import { loadConfig } from "../../src/config.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { type Running, serve } from "../../src/serve/serve.js";
-import { createBasketAt } from "../support/baskets-over-http.js";
+import { createBasket } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 
 const log = pino({ level: "silent" });
@@ -24,16 +24,18 @@ describe("Prefer: respond-async without NATS (the embedded default)", () => {
 
   it("answers 202, and the status follows the command to its outcome", async () => {
     const url = running.url as string;
-    const { id } = await createBasketAt(url);
+    const { id, auth } = await createBasket(url);
     const send = (basketId: string) =>
       fetch(`${url}/baskets/${basketId}/items`, {
         method: "POST",
-        headers: { "content-type": "application/json", prefer: "respond-async" },
+        headers: { "content-type": "application/json", prefer: "respond-async", ...auth },
         body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
       });
     const poll = async (location: string) => {
       for (let i = 0; i < 400; i++) {
-        const body = (await (await fetch(`${url}${location}`)).json()) as { status: string };
+        const body = (await (await fetch(`${url}${location}`, { headers: auth })).json()) as {
+          status: string;
+        };
         if (body.status === "succeeded" || body.status === "failed") return body;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -46,10 +48,17 @@ describe("Prefer: respond-async without NATS (the embedded default)", () => {
       revision: 1,
       basket: { total: 900 },
     });
-    const refused = await send(uuidv7());
+    // A token opens its own basket only: another basket's command is refused before it is queued.
+    expect((await send(uuidv7())).status).toBe(403);
+    const refused = await fetch(`${url}/baskets/${id}/items/absent`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", prefer: "respond-async", ...auth },
+      body: JSON.stringify({ quantity: 2 }),
+    });
+    expect(refused.status).toBe(202);
     expect(await poll(refused.headers.get("location") as string)).toMatchObject({
       status: "failed",
-      problem: { code: "basket_not_found" },
+      problem: { status: 409, code: "item_not_in_basket" },
     });
   });
 });

@@ -1,12 +1,15 @@
 import { Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerEventsCommands } from "../../src/cli/events-commands.js";
+import { operatorEnv } from "../support/baskets.js";
 import { runCli } from "./events-cli.js";
 
 // Nothing here may reach a real store by mistake: the configured one is a throwaway PGlite.
 process.env.PGLITE_DATA_DIR = "memory://";
 delete process.env.DATABASE_URL;
 delete process.env.EVENT_STORE;
+// Here as the operator: what a missing credential does is operator-credential.test.ts's.
+Object.assign(process.env, operatorEnv);
 
 /** `basket events …` parsed in this process, as main.ts sets the program up, with its output kept. */
 async function parse(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -99,7 +102,10 @@ describe("basket events: help, bad arguments and unreachable services", () => {
       runCli(["events", "history", basketId], {
         DATABASE_URL: "postgres://postgres:secret@127.0.0.1:1/shop",
       }),
-      runCli(["events", "replay", "--subject", "shop.events"], { PGLITE_DATA_DIR: "memory://" }),
+      runCli(["events", "replay", "--subject", "shop.events"], {
+        PGLITE_DATA_DIR: "memory://",
+        ...operatorEnv,
+      }),
     ]);
     expect(badId.code).toBe(2);
     expect(badId.stderr).toMatch(/^error: command-argument value 'nope' is invalid for argument 'basketId'/);

@@ -14,6 +14,7 @@ import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import type { Checkpoint, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { operatorEnv } from "../support/baskets.js";
 import { createPostgresDatabase, openTestDatabase } from "../support/databases.js";
 import { readEverything, runCli } from "./events-cli.js";
 
@@ -73,7 +74,7 @@ describe.concurrent("basket events export and import", () => {
       );
 
       const url = await postgres();
-      const imported = await runCli(["events", "import", file], { DATABASE_URL: url });
+      const imported = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
       expect(imported.code).toBe(0);
       expect(imported.stdout).toBe(`Imported 15 events from ${file}.\n`);
       expect(imported.stderr).toMatch(/^import: 15 events in/m);
@@ -96,7 +97,7 @@ describe.concurrent("basket events export and import", () => {
       const file = join(dir, "bad-line.ndjson");
       writeLines(file, [...good.slice(0, 549), '{"id": "truncated', ...good.slice(550)]);
 
-      const bad = await runCli(["events", "import", file], { DATABASE_URL: url });
+      const bad = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(
         /^basket: Line 550: not JSON \(.+\)\. 500 events were imported \(lines 1 to 500\); nothing after line 500 was\.$/m,
@@ -104,7 +105,7 @@ describe.concurrent("basket events export and import", () => {
       const stored = await withStore({ url }, readEverything);
       expect(stored.map((event) => event.id)).toEqual(good.slice(0, 500).map((text) => JSON.parse(text).id));
 
-      const again = await runCli(["events", "import", file], { DATABASE_URL: url });
+      const again = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
       expect(again.code).toBe(1);
       expect(again.stderr).toBe(
         "basket: The event store is not empty: import fills an empty store (--into-non-empty adds to this one).\n",

@@ -5,6 +5,7 @@ import type { Database } from "../../src/db/database.js";
 import { toEventLine } from "../../src/eventstore/event-line.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { readEverything, runCli } from "./events-cli.js";
@@ -20,7 +21,11 @@ describe.concurrent("basket events replay", () => {
   let log: RecordedEvent[];
   let baskets: RecordedEvent[];
   const replay = (...args: string[]) =>
-    runCli(["events", "replay", ...args], { DATABASE_URL: database.url as string, NATS_URL: testNatsUrl });
+    runCli(["events", "replay", ...args], {
+      DATABASE_URL: database.url as string,
+      NATS_URL: testNatsUrl,
+      ...operatorEnv,
+    });
 
   beforeAll(async () => {
     database = await openTestDatabase("postgres");

@@ -11,6 +11,7 @@ import { basketsProjection } from "../../src/projections/baskets/baskets-project
 import { productPopularityProjection } from "../../src/projections/product-popularity/product-popularity-projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
+import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startCli } from "../support/processes.js";
 import { foldedBasket, readModelBasket } from "../support/read-model.js";
@@ -105,14 +106,16 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     for (const refused of [unknownStatus, unknownRebuild, missing, batchSize, subcommand])
       expect(refused.code).toBe(1);
     for (const unknown of [unknownStatus, unknownRebuild])
-      expect(unknown.text).toBe('basket: Unknown projection "nope": known are baskets, product-popularity');
+      expect(unknown.text).toBe(
+        'basket: Unknown projection "nope": known are baskets, product-popularity, event-relay',
+      );
     expect(missing.text).toContain("error: missing required argument 'name'");
     expect(batchSize.text).toContain("expected an integer from 1 to 1000000");
     expect(subcommand.text).toContain("error: unknown command 'frobnicate'");
   });
 
   it("says so when the database cannot be reached", async () => {
-    const nowhere = { DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/nowhere" };
+    const nowhere = { DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/nowhere", ...operatorEnv };
     const runs = await Promise.all([
       basket(["projections", "list"], nowhere),
       basket(["projections", "status", "baskets"], nowhere),
@@ -309,6 +312,8 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     expect(after.map((status) => [status.name, status.state, status.lock])).toEqual([
       ["baskets", "needs_rebuild", null],
       ["product-popularity", "stopped", null],
+      // The event relay runs only with NATS: listed, stopped.
+      ["event-relay", "stopped", null],
     ]);
     expect(after[0]?.rebuild?.lock).toBeNull();
     const text = await basket(["projections", "status", "baskets"], env);
@@ -327,7 +332,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
   it("rebuilds: interrupted (SIGINT, then SIGKILL) it resumes where it stopped; --dry-run changes nothing; the result is exact", async () => {
     const big = await openTestDatabase("postgres");
     const bigStore = new PostgresEventStore(big);
-    const bigEnv = { DATABASE_URL: big.url as string };
+    const bigEnv = { DATABASE_URL: big.url as string, ...operatorEnv };
     try {
       await fillLogFast(bigStore, 60_000);
       const rebuildRow = () =>

@@ -241,4 +241,30 @@ describe("the basket command handler", () => {
     await handler.handle(add(basketId, "a"));
     expect(handler.stats.cacheMisses).toBe(misses + 1);
   });
+
+  it("keeps at most cacheMaxBaskets baskets, forgetting the least recently used", async () => {
+    const handler = worker({ cacheMaxBaskets: 2 });
+    const [first, second, third] = [
+      await newBasket(handler),
+      await newBasket(handler),
+      await newBasket(handler),
+    ];
+    const before = { ...handler.stats };
+    await handler.handle(add(second as string, "a"));
+    await handler.handle(add(third as string, "a"));
+    expect(handler.stats).toMatchObject({ cacheHits: before.cacheHits + 2, cacheMisses: before.cacheMisses });
+    // The first went when the third came in; it is rebuilt from its stream, history intact.
+    expect(await handler.handle(add(first as string, "a"))).toMatchObject({ ok: true, revision: 1n });
+    expect(handler.stats.cacheMisses).toBe(before.cacheMisses + 1);
+  });
+
+  it("forgets a basket left idle for cacheIdleMs", async () => {
+    const handler = worker({ cacheIdleMs: 100 });
+    const basketId = await newBasket(handler);
+    await handler.handle(add(basketId, "a"));
+    const misses = handler.stats.cacheMisses;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await handler.handle(add(basketId, "b"))).toMatchObject({ ok: true, revision: 2n });
+    expect(handler.stats.cacheMisses).toBe(misses + 1);
+  });
 });

@@ -46,10 +46,12 @@ describe("the demo shop page", () => {
   });
 
   const line = (page: Page, sku: string) => page.locator(`#basket-lines li[data-sku="${sku}"]`);
+  /** A change made elsewhere, with the basket's token from the browser's (HttpOnly) cookie. */
   const api = async (method: string, path: string, body: unknown) => {
+    const token = (await context.cookies(`${url}${path}`)).find((cookie) => cookie.name === "basket_token");
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${token?.value}` },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(200);

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
+import { adminAuth, type CreatedBasket, createBasket as create } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { expectProblem } from "../support/problems.js";
 
@@ -20,11 +21,16 @@ describe("REST → NATS → worker → PostgreSQL", () => {
       headers: body === undefined ? headers : { ...json, ...headers },
       ...(body === undefined ? {} : { payload: typeof body === "string" ? body : JSON.stringify(body) }),
     });
-  const createBasket = async (body: unknown = {}) => {
-    const response = await request("POST", "/baskets", body);
-    expect(response.statusCode).toBe(201);
-    return response.json().id as string;
-  };
+  const createBasket = (body?: object, headers?: Record<string, string>) =>
+    create(cluster.app, body, headers);
+  /** A request on one basket's route, with its token. */
+  const on = (
+    basket: CreatedBasket,
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    body?: unknown,
+    headers = {},
+  ) => request(method, `/baskets/${basket.id}${path}`, body, { ...basket.auth, ...headers });
   const item = (sku: string, quantity = 1, unitPrice = 250) => ({
     sku,
     name: `Product ${sku}`,
@@ -34,9 +40,8 @@ describe("REST → NATS → worker → PostgreSQL", () => {
   const events = (basketId: string) => cluster.store.readStream(basketStream(basketId));
 
   it("drives a basket through its whole life", async () => {
-    const created = await request("POST", "/baskets", { visitorId: "visitor-7", currency: "SEK" });
-    expect(created.statusCode).toBe(201);
-    const id = created.json().id;
+    const basket = await createBasket({ visitorId: "visitor-7", currency: "SEK" });
+    const { id, response: created } = basket;
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(created.headers.location).toBe(`/baskets/${id}`);
     expect(created.headers.etag).toBe('"0"');
@@ -50,32 +55,33 @@ describe("REST → NATS → worker → PostgreSQL", () => {
       itemCount: 0,
       total: 0,
       revision: 0,
+      token: basket.token,
     });
 
-    expect((await request("POST", `/baskets/${id}/items`, item("tea", 2, 450))).json()).toMatchObject({
+    expect((await on(basket, "POST", `/items`, item("tea", 2, 450))).json()).toMatchObject({
       revision: 1,
       total: 900,
       lines: [{ sku: "tea", name: "Product tea", unitPrice: 450, quantity: 2, lineTotal: 900 }],
     });
-    await request("POST", `/baskets/${id}/items`, item("mug", 1, 1290));
-    const changed = await request("PUT", `/baskets/${id}/items/tea`, { quantity: 5 });
+    await on(basket, "POST", `/items`, item("mug", 1, 1290));
+    const changed = await on(basket, "PUT", `/items/tea`, { quantity: 5 });
     expect(changed.json()).toMatchObject({ revision: 3, itemCount: 6, total: 5 * 450 + 1290 });
     expect(changed.headers.etag).toBe('"3"');
-    expect((await request("DELETE", `/baskets/${id}/items/mug`)).json()).toMatchObject({
+    expect((await on(basket, "DELETE", `/items/mug`)).json()).toMatchObject({
       revision: 4,
       total: 2250,
     });
-    expect((await request("DELETE", `/baskets/${id}/items`)).json()).toMatchObject({
+    expect((await on(basket, "DELETE", `/items`)).json()).toMatchObject({
       revision: 5,
       lines: [],
       total: 0,
     });
-    await request("POST", `/baskets/${id}/items`, item("pot", 1, 3000));
-    const checkedOut = await request("POST", `/baskets/${id}/checkout`);
+    await on(basket, "POST", `/items`, item("pot", 1, 3000));
+    const checkedOut = await on(basket, "POST", `/checkout`);
     expect(checkedOut.statusCode).toBe(200);
     expect(checkedOut.json()).toMatchObject({ status: "checked_out", total: 3000, revision: 7 });
 
-    expect((await events(id)).map((e) => e.type)).toEqual([
+    expect((await events(basket.id)).map((e) => e.type)).toEqual([
       "BasketCreated",
       "ItemAdded",
       "ItemAdded",
@@ -88,9 +94,9 @@ describe("REST → NATS → worker → PostgreSQL", () => {
   });
 
   it("takes an sku with characters that need escaping in the path", async () => {
-    const id = await createBasket();
-    await request("POST", `/baskets/${id}/items`, item("A/B 1"));
-    const removed = await request("DELETE", `/baskets/${id}/items/${encodeURIComponent("A/B 1")}`);
+    const basket = await createBasket();
+    await on(basket, "POST", `/items`, item("A/B 1"));
+    const removed = await on(basket, "DELETE", `/items/${encodeURIComponent("A/B 1")}`);
     expect(removed.statusCode).toBe(200);
     expect(removed.json().lines).toEqual([]);
   });
@@ -107,19 +113,20 @@ describe("REST → NATS → worker → PostgreSQL", () => {
       ["a blank name", { ...item("a"), name: "   " }],
       ["an array", [item("a")]],
     ])("%s", async (_, body) => {
-      const id = await createBasket();
-      expectProblem(await request("POST", `/baskets/${id}/items`, body), 400, "invalid_request");
-      expect(await events(id)).toHaveLength(1);
+      const basket = await createBasket();
+      expectProblem(await on(basket, "POST", `/items`, body), 400, "invalid_request");
+      expect(await events(basket.id)).toHaveLength(1);
     });
 
     it("a body that is not JSON", async () => {
-      const id = await createBasket();
-      expectProblem(await request("POST", `/baskets/${id}/items`, "{not json"), 400, "invalid_json");
-      expect(await events(id)).toHaveLength(1);
+      const basket = await createBasket();
+      expectProblem(await on(basket, "POST", `/items`, "{not json"), 400, "invalid_json");
+      expect(await events(basket.id)).toHaveLength(1);
     });
 
     it("a basket id that is not a UUID", async () => {
-      expectProblem(await request("POST", "/baskets/not-a-uuid/items", item("a")), 400, "invalid_request");
+      const asOperator = await request("POST", "/baskets/not-a-uuid/items", item("a"), adminAuth);
+      expectProblem(asOperator, 400, "invalid_request");
     });
 
     it("a currency that is not ISO 4217", async () => {
@@ -128,18 +135,18 @@ describe("REST → NATS → worker → PostgreSQL", () => {
     });
 
     it("an unusable Idempotency-Key or If-Match", async () => {
-      const id = await createBasket();
+      const basket = await createBasket();
       expectProblem(
-        await request("POST", `/baskets/${id}/items`, item("a"), { "idempotency-key": "x".repeat(201) }),
+        await on(basket, "POST", `/items`, item("a"), { "idempotency-key": "x".repeat(201) }),
         400,
         "invalid_request",
       );
       expectProblem(
-        await request("POST", `/baskets/${id}/items`, item("a"), { "if-match": 'W/"1"' }),
+        await on(basket, "POST", `/items`, item("a"), { "if-match": 'W/"1"' }),
         400,
         "invalid_request",
       );
-      expect(await events(id)).toHaveLength(1);
+      expect(await events(basket.id)).toHaveLength(1);
     });
 
     it("an unknown route", async () => {
@@ -147,71 +154,72 @@ describe("REST → NATS → worker → PostgreSQL", () => {
     });
   });
 
-  it("answers 404 for a basket that does not exist", async () => {
-    expectProblem(await request("POST", `/baskets/${uuidv7()}/items`, item("a")), 404, "basket_not_found");
-    expectProblem(await request("POST", `/baskets/${uuidv7()}/checkout`), 404, "basket_not_found");
+  it("answers the operator 404 for a basket that does not exist", async () => {
+    const add = await request("POST", `/baskets/${uuidv7()}/items`, item("a"), adminAuth);
+    expectProblem(add, 404, "basket_not_found");
+    expectProblem(
+      await request("POST", `/baskets/${uuidv7()}/checkout`, undefined, adminAuth),
+      404,
+      "basket_not_found",
+    );
   });
 
   it("answers 409 with the rule's code when the basket refuses", async () => {
-    const id = await createBasket();
-    expectProblem(await request("POST", `/baskets/${id}/checkout`), 409, "basket_empty");
-    expectProblem(
-      await request("PUT", `/baskets/${id}/items/absent`, { quantity: 2 }),
-      409,
-      "item_not_in_basket",
-    );
-    await request("POST", `/baskets/${id}/items`, item("a", 60));
-    expectProblem(await request("POST", `/baskets/${id}/items`, item("a", 40)), 409, "quantity_out_of_range");
-    expect(await events(id)).toHaveLength(2);
+    const basket = await createBasket();
+    expectProblem(await on(basket, "POST", `/checkout`), 409, "basket_empty");
+    expectProblem(await on(basket, "PUT", `/items/absent`, { quantity: 2 }), 409, "item_not_in_basket");
+    await on(basket, "POST", `/items`, item("a", 60));
+    expectProblem(await on(basket, "POST", `/items`, item("a", 40)), 409, "quantity_out_of_range");
+    expect(await events(basket.id)).toHaveLength(2);
   });
 
   it("answers 412 when If-Match is not the basket's revision, and applies it when it is", async () => {
-    const id = await createBasket();
-    await request("POST", `/baskets/${id}/items`, item("a"));
-    const stale = await request("POST", `/baskets/${id}/items`, item("b"), { "if-match": '"0"' });
+    const basket = await createBasket();
+    await on(basket, "POST", `/items`, item("a"));
+    const stale = await on(basket, "POST", `/items`, item("b"), { "if-match": '"0"' });
     expectProblem(stale, 412, "revision_mismatch");
     expect(stale.json()).toMatchObject({ expectedRevision: 0, actualRevision: 1 });
-    const current = await request("POST", `/baskets/${id}/items`, item("b"), { "if-match": '"1"' });
+    const current = await on(basket, "POST", `/items`, item("b"), { "if-match": '"1"' });
     expect(current.statusCode).toBe(200);
     expect(current.headers.etag).toBe('"2"');
   });
 
   it("applies a command retried with the same Idempotency-Key once", async () => {
-    const id = await createBasket();
+    const basket = await createBasket();
     const headers = { "idempotency-key": `add-${uuidv7()}` };
-    const first = await request("POST", `/baskets/${id}/items`, item("a", 2), headers);
-    await request("POST", `/baskets/${id}/items`, item("b"));
-    const retry = await request("POST", `/baskets/${id}/items`, item("a", 2), headers);
+    const first = await on(basket, "POST", `/items`, item("a", 2), headers);
+    await on(basket, "POST", `/items`, item("b"));
+    const retry = await on(basket, "POST", `/items`, item("a", 2), headers);
     expect(retry.statusCode).toBe(200);
     expect(retry.headers["idempotent-replayed"]).toBe("true");
     expect(retry.headers.etag).toBe(first.headers.etag);
     expect(retry.json()).toEqual(first.json());
-    expect((await events(id)).filter((e) => e.type === "ItemAdded")).toHaveLength(2);
+    expect((await events(basket.id)).filter((e) => e.type === "ItemAdded")).toHaveLength(2);
   });
 
   it("creates one basket for a create retried with the same Idempotency-Key", async () => {
     const headers = { "idempotency-key": `create-${uuidv7()}` };
-    const first = await request("POST", "/baskets", { visitorId: "v" }, headers);
-    const retry = await request("POST", "/baskets", { visitorId: "v" }, headers);
-    expect(retry.statusCode).toBe(201);
-    expect(retry.json().id).toBe(first.json().id);
-    expect(await events(first.json().id)).toHaveLength(1);
+    const first = await createBasket({ visitorId: "v" }, headers);
+    const retry = await createBasket({ visitorId: "v" }, headers);
+    expect(retry.id).toBe(first.id);
+    expect(retry.token).toBe(first.token);
+    expect(await events(first.id)).toHaveLength(1);
   });
 
   it("loses no update when two workers race on one basket", async () => {
-    const id = await createBasket();
-    await request("POST", `/baskets/${id}/items`, item("shared", 1));
+    const basket = await createBasket();
+    await on(basket, "POST", `/items`, item("shared", 1));
     const skus = Array.from({ length: 40 }, (_, i) => `sku-${i}`);
     const [distinct, increments] = await Promise.all([
-      Promise.all(skus.map((sku) => request("POST", `/baskets/${id}/items`, item(sku)))),
-      Promise.all(skus.map(() => request("POST", `/baskets/${id}/items`, item("shared", 1)))),
+      Promise.all(skus.map((sku) => on(basket, "POST", `/items`, item(sku)))),
+      Promise.all(skus.map(() => on(basket, "POST", `/items`, item("shared", 1)))),
     ]);
     // A command may give up after many conflicts (409 write_conflict), but then it changed nothing.
     for (const response of [...distinct, ...increments]) {
       if (response.statusCode !== 200) expectProblem(response, 409, "write_conflict");
     }
     const acked = (responses: typeof distinct) => responses.filter((r) => r.statusCode === 200).length;
-    const final = (await request("POST", `/baskets/${id}/items`, item("last"))).json();
+    const final = (await on(basket, "POST", `/items`, item("last"))).json();
     expect(final.lines.map((line: { sku: string }) => line.sku).sort()).toEqual(
       ["shared", "last", ...skus.filter((_, i) => distinct[i]?.statusCode === 200)].sort(),
     );

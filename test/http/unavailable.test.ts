@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandSubject } from "../../src/commands/nats/subjects.js";
 import { partitionOf } from "../../src/commands/routing/partitions.js";
+import { adminAuth, createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 
 describe("when no worker answers", () => {
@@ -11,10 +12,11 @@ describe("when no worker answers", () => {
   });
   afterAll(() => cluster?.stop());
 
-  const addItem = (basketId: string) =>
+  const addItem = (basketId: string, auth: Record<string, string> = adminAuth) =>
     cluster.app.inject({
       method: "POST",
       url: `/baskets/${basketId}/items`,
+      headers: auth,
       payload: { sku: "a", name: "A", unitPrice: 1, quantity: 1 },
     });
 
@@ -42,8 +44,7 @@ describe("when no worker answers", () => {
 
   it("serves again as soon as a worker joins", async () => {
     await cluster.addWorker();
-    const created = await cluster.app.inject({ method: "POST", url: "/baskets" });
-    expect(created.statusCode).toBe(201);
-    expect((await addItem(created.json().id)).statusCode).toBe(200);
+    const basket = await createBasket(cluster.app);
+    expect((await addItem(basket.id, basket.auth)).statusCode).toBe(200);
   });
 });

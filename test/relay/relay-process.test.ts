@@ -4,6 +4,7 @@ import type { Database } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { eventRelay, eventsStream } from "../../src/relay/event-relay.js";
 import { readEverything, runCli } from "../cli/events-cli.js";
+import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { appendBaskets, dedupeById, readJetStream } from "../support/event-streams.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
@@ -90,7 +91,10 @@ describe("the event relay in a projector process", () => {
       );
       expect(dryRun.stdout).toMatch(/8000 published again/);
 
-      const rebuild = await runCli(["projections", "rebuild", eventRelay.name, "--json"], env);
+      const rebuild = await runCli(["projections", "rebuild", eventRelay.name, "--json"], {
+        ...env,
+        ...operatorEnv,
+      });
       expect(rebuild.code).toBe(0);
       expect(JSON.parse(rebuild.stdout)).toMatchObject({ from: null, eventsToDeliver: 8_000 });
       await second.waitFor((line) => /the checkpoint moved/.test(String(line.msg)), 10_000);
@@ -99,7 +103,10 @@ describe("the event relay in a projector process", () => {
       expect(await storedInStream()).toBe(8_000);
 
       const ahead = events[10]?.checkpoint as string;
-      const refused = await runCli(["projections", "rebuild", "baskets", "--from", ahead], env);
+      const refused = await runCli(["projections", "rebuild", "baskets", "--from", ahead], {
+        ...env,
+        ...operatorEnv,
+      });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/--from is for the event relay/);
     } finally {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, describe, expect, it } from "vitest";
+import { createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { testNatsUrl } from "../support/nats.js";
 import { startCli } from "../support/processes.js";
@@ -22,17 +23,15 @@ describe("basket serve", () => {
     const service = startCli(["serve"], { PORT: "0", PGLITE_DATA_DIR: dataDir });
     const url = urlOf(await service.waitFor(listening, 30_000));
 
-    const created = await fetch(`${url}/baskets`, { method: "POST" });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const { id, auth } = await createBasket(url);
     const added = await fetch(`${url}/baskets/${id}/items`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...auth },
       body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
     });
     expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
     // The projections run in the same process, on the same PGlite: a client reads its own write.
-    const read = await fetch(`${url}/baskets/${id}?minRevision=1`);
+    const read = await fetch(`${url}/baskets/${id}?minRevision=1`, { headers: auth });
     expect(read.status).toBe(200);
     expect(await read.json()).toMatchObject({
       id,
@@ -62,16 +61,36 @@ describe("basket serve", () => {
 
     service.child.kill("SIGTERM");
     expect(await service.exited).toBe(0);
+
+    // The secret it made on first start is kept with the data: the token still opens the basket.
+    const again = startCli(["serve"], { PORT: "0", PGLITE_DATA_DIR: dataDir });
+    try {
+      const restartedUrl = urlOf(await again.waitFor(listening, 30_000));
+      const reread = await fetch(`${restartedUrl}/baskets/${id}`, { headers: auth });
+      expect(reread.status).toBe(200);
+      expect(await reread.json()).toMatchObject({ id, total: 900 });
+    } finally {
+      again.child.kill("SIGTERM");
+      expect(await again.exited).toBe(0);
+    }
   });
 
   it("stops with a message naming the variable when configuration is wrong", async () => {
-    const badPort = startCli(["serve"], { PORT: "eighty" });
-    expect(await badPort.exited).toBe(1);
-    expect(badPort.lines.map((l) => l.msg).join("\n")).toMatch(/PORT="eighty" is not valid/);
-
-    const apiWithoutNats = startCli(["serve", "--role", "api"], {});
-    expect(await apiWithoutNats.exited).toBe(1);
-    expect(apiWithoutNats.lines.map((l) => l.msg).join("\n")).toMatch(/NATS_URL is required for --role api/);
+    const runs = [
+      [startCli(["serve"], { PORT: "eighty" }), /PORT="eighty" is not valid/],
+      [startCli(["serve", "--role", "api"], {}), /NATS_URL is required for --role api/],
+      [
+        startCli(["serve", "--role", "api"], {
+          NATS_URL: testNatsUrl,
+          DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/shop",
+        }),
+        /BASKET_TOKEN_SECRETS is required for --role api on PostgreSQL/,
+      ],
+    ] as const;
+    for (const [run, message] of runs) {
+      expect(await run.exited).toBe(1);
+      expect(run.lines.map((l) => l.msg).join("\n")).toMatch(message);
+    }
   });
 
   it("refuses an unknown role", async () => {
@@ -95,22 +114,18 @@ describe("basket serve", () => {
       });
       await worker.waitFor((line) => line.msg === "worker serving basket commands");
 
-      const baskets = await Promise.all(
-        Array.from(
-          { length: 20 },
-          async () => (await cluster.app.inject({ method: "POST", url: "/baskets" })).json().id,
-        ),
-      );
+      const baskets = await Promise.all(Array.from({ length: 20 }, () => createBasket(cluster.app)));
       let sent = 0;
       const commandIds: string[] = [];
       const send = async () => {
         const i = sent++;
         const commandId = uuidv7();
         commandIds.push(commandId);
+        const basket = baskets[i % baskets.length] as (typeof baskets)[number];
         const response = await cluster.app.inject({
           method: "POST",
-          url: `/baskets/${baskets[i % baskets.length]}/items`,
-          headers: { "idempotency-key": commandId },
+          url: `/baskets/${basket.id}/items`,
+          headers: { "idempotency-key": commandId, ...basket.auth },
           payload: { sku: `sku-${i % 40}`, name: "x", unitPrice: 1, quantity: 1 },
         });
         return response.statusCode;
@@ -131,7 +146,7 @@ describe("basket serve", () => {
       const handledByProcess = worker.lines.filter((l) => l.msg === "command applied").length;
       expect(handledByProcess).toBeGreaterThan(0);
       const stored = new Map<string, number>();
-      for (const basketId of baskets) {
+      for (const { id: basketId } of baskets) {
         for (const event of await cluster.store.readStream(`basket-${basketId}`)) {
           const id = event.metadata.commandId as string;
           stored.set(id, (stored.get(id) ?? 0) + 1);

@@ -28,7 +28,12 @@ import {
 } from "../../src/commands/nats/subjects.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { buildHttpApp } from "../../src/http/app.js";
+import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { projections } from "../../src/projections/all-projections.js";
+import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
+import { BasketQueries } from "../../src/queries/basket-queries.js";
+import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
+import { testAccess } from "./baskets.js";
 import { openTestDatabase } from "./databases.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
@@ -54,13 +59,15 @@ export const defaultAsyncOptions: AsyncOptions = {
 /**
  * The command path as deployed — HTTP API → NATS request-reply (or, with Prefer: respond-async,
  * the JetStream work queue) → worker → PostgreSQL — in one test process: each worker has its own
- * NATS connection and its own cache.
+ * NATS connection and its own cache. With `readSide`, the projections run too and the API serves
+ * the query routes.
  */
 export async function startCommandCluster(options: {
   workers: number;
   timeoutMs?: number;
   routing?: NatsWorkerOptions["routing"];
   async?: Partial<AsyncOptions>;
+  readSide?: { waitTimeoutMs: number };
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const asyncOptions = { ...defaultAsyncOptions, ...options.async };
@@ -111,9 +118,29 @@ export async function startCommandCluster(options: {
     asyncOptions.statusTtlMs,
   );
   const asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(apiNc, prefix), statuses);
+  let queries: HttpAppOptions["queries"];
+  const runners: ProjectionRunner[] = [];
+  if (options.readSide) {
+    for (const projection of projections) {
+      const runner = new ProjectionRunner(database, store, projection, {
+        ...defaultRunnerOptions,
+        owner: `${prefix}-projector`,
+        log: silent,
+      });
+      runner.start();
+      runners.push(runner);
+    }
+    const basketQueries = new BasketQueries(database.db);
+    const waiter = await RevisionWaiter.open(database, basketQueries, {
+      timeoutMs: options.readSide.waitTimeoutMs,
+    });
+    queries = { queries: basketQueries, waiter };
+  }
   const app: FastifyInstance = await buildHttpApp({
     logger: silent,
     commands: { bus, createKeys, asyncCommands },
+    queries,
+    access: testAccess(),
     version: "0.0.0-test",
   });
 
@@ -125,8 +152,11 @@ export async function startCommandCluster(options: {
     apiNc,
     workers,
     addWorker,
+    database,
     async stop() {
       await app.close();
+      await queries?.waiter.close();
+      for (const runner of runners) await runner.stop();
       for (const { worker, consumer } of workers) {
         await consumer.stop();
         await worker.stop();

@@ -11,10 +11,18 @@ export interface SseConnection {
 }
 
 /** An EventSource-like client over fetch, so a test can choose its Last-Event-ID and cut the line. */
-export async function connectSse(url: string, lastEventId?: string): Promise<SseConnection> {
+export async function connectSse(
+  url: string,
+  headers: Record<string, string>,
+  lastEventId?: string,
+): Promise<SseConnection> {
   const abort = new AbortController();
   const response = await fetch(url, {
-    headers: { accept: "text/event-stream", ...(lastEventId ? { "last-event-id": lastEventId } : {}) },
+    headers: {
+      accept: "text/event-stream",
+      ...headers,
+      ...(lastEventId ? { "last-event-id": lastEventId } : {}),
+    },
     signal: abort.signal,
   });
   const events: EventSourceMessage[] = [];

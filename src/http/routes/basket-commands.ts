@@ -14,9 +14,9 @@ import {
   CreateBasketData,
   Sku,
 } from "../../commands/schemas.js";
-import { BasketBody, replyWithOutcome } from "../command-reply.js";
+import { BasketBody, CreatedBasketBody, replyWithOutcome } from "../command-reply.js";
 import { Problem, sendProblem } from "../problem.js";
-import { CommandStatusBody, commandStatusBody } from "./command-status.js";
+import { AcceptedCreateBody, CommandStatusBody, commandStatusBody } from "./command-status.js";
 
 export interface BasketCommandRoutesOptions {
   bus: CommandBus;
@@ -25,37 +25,48 @@ export interface BasketCommandRoutesOptions {
   asyncCommands?: AsyncCommands | undefined;
 }
 
+const idempotencyKey = (minLength: number, description: string) =>
+  Type.String({ minLength, maxLength: 200, pattern: "^[\\x21-\\x7e]+$", description });
+const prefer = Type.Optional(
+  Type.String({
+    description:
+      "respond-async: answer 202 at once with Location: /commands/<commandId>, and work on it later.",
+  }),
+);
 const CommandHeaders = Type.Object({
   "idempotency-key": Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 200,
-      pattern: "^[\\x21-\\x7e]+$",
-      description: "Retry with the same key and the command is applied once; generated when absent.",
-    }),
+    idempotencyKey(1, "Retry with the same key and the command is applied once; generated when absent."),
   ),
   "if-match": Type.Optional(
     Type.String({ pattern: '^"?[0-9]{1,15}"?$', description: "Apply only at this revision (the ETag)." }),
   ),
-  prefer: Type.Optional(
-    Type.String({
-      description:
-        "respond-async: answer 202 at once with Location: /commands/<commandId>, and work on it later.",
-    }),
+  prefer,
+});
+const CreateHeaders = Type.Object({
+  "idempotency-key": Type.Optional(
+    idempotencyKey(
+      16,
+      "Retry with the same key and one basket is created, answered again with its token — so the key is " +
+        "as secret as the token: make it unguessable (a UUID).",
+    ),
   ),
+  prefer,
 });
 const BasketParams = Type.Object({ id: BasketId });
 const LineParams = Type.Object({ id: BasketId, sku: Sku });
+const createProblems = { 400: Problem, 409: Problem, 503: Problem, 504: Problem };
 const problems = {
+  ...createProblems,
   202: CommandStatusBody,
-  400: Problem,
+  401: Problem,
+  403: Problem,
   404: Problem,
-  409: Problem,
   412: Problem,
-  503: Problem,
-  504: Problem,
 };
 const tags = ["basket commands"];
+const security = [{ basketToken: [] }, { basketCookie: [] }];
+// Every route but create needs the basket's token (src/http/access.ts).
+const basketOnly = { access: "basket" } as const;
 
 /** The REST face of basket commands: each route builds a command and sends it to a worker. */
 export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (
@@ -64,13 +75,15 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
 ) => {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  /** Sends the command to a worker and answers with its outcome — or, asked to, queues it and answers 202. */
+  /**
+   * Sends the command to a worker and answers with its outcome — or, asked to (Prefer:
+   * respond-async), queues it and answers 202. A create answers the new basket's token either way.
+   */
   const send = async (
     request: FastifyRequest,
     reply: FastifyReply,
     basketId: string,
     command: BasketCommand,
-    created = false,
   ): Promise<FastifyReply> => {
     const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string; prefer?: string };
     const commandId = headers["idempotency-key"] ?? uuidv7();
@@ -86,22 +99,27 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
       expectedRevision: ifMatch === undefined ? undefined : BigInt(ifMatch),
       correlationId: request.id,
     };
+    const creates = command.type === "CreateBasket";
     if (asyncCommands) reply.header("vary", "Prefer");
-    if (asyncCommands && prefersAsync(headers.prefer)) return queue(reply, asyncCommands, envelope);
+    if (asyncCommands && prefersAsync(headers.prefer)) return queue(reply, asyncCommands, envelope, creates);
     const outcome = await bus.send(envelope);
-    if (created && outcome.ok) reply.header("location", `/baskets/${basketId}`);
-    return replyWithOutcome(reply, outcome, created);
+    if (!outcome.ok || !creates) return replyWithOutcome(reply, outcome);
+    reply.header("location", `/baskets/${basketId}`);
+    return replyWithOutcome(reply, outcome, { token: reply.grantBasket(basketId) });
   };
 
   routes.post(
     "/baskets",
     {
+      config: { access: "public" },
       schema: {
         tags,
         summary: "Create a basket",
-        headers: CommandHeaders,
+        description:
+          "Answers the basket's token, also set as the basket_token cookie (HttpOnly, SameSite=Strict).",
+        headers: CreateHeaders,
         body: CreateBasketData,
-        response: { 201: BasketBody, ...problems },
+        response: { 201: CreatedBasketBody, 202: AcceptedCreateBody, ...createProblems },
       },
       // A create may come with no body at all.
       preValidation: async (request) => {
@@ -111,21 +129,17 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) => {
       const key = request.headers["idempotency-key"];
       const basketId = key ? await createKeys.claim(key, uuidv7()) : uuidv7();
-      return send(
-        request,
-        reply,
-        basketId,
-        { type: "CreateBasket", data: { basketId, ...request.body } },
-        true,
-      );
+      return send(request, reply, basketId, { type: "CreateBasket", data: { basketId, ...request.body } });
     },
   );
 
   routes.post(
     "/baskets/:id/items",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Add an item (adds to the quantity of an sku already in the basket)",
         headers: CommandHeaders,
         params: BasketParams,
@@ -140,8 +154,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.put(
     "/baskets/:id/items/:sku",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Change an item's quantity (0 removes it)",
         headers: CommandHeaders,
         params: LineParams,
@@ -159,8 +175,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.delete(
     "/baskets/:id/items/:sku",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Remove an item",
         headers: CommandHeaders,
         params: LineParams,
@@ -176,8 +194,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.delete(
     "/baskets/:id/items",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Clear the basket",
         headers: CommandHeaders,
         params: BasketParams,
@@ -190,8 +210,10 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   routes.post(
     "/baskets/:id/checkout",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security,
         summary: "Check out",
         headers: CommandHeaders,
         params: BasketParams,
@@ -206,7 +228,12 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
 export const prefersAsync = (prefer: string | undefined) =>
   prefer !== undefined && /(^|,)\s*respond-async\s*(?=[,;=]|$)/i.test(prefer);
 
-async function queue(reply: FastifyReply, asyncCommands: AsyncCommands, envelope: CommandEnvelope) {
+async function queue(
+  reply: FastifyReply,
+  asyncCommands: AsyncCommands,
+  envelope: CommandEnvelope,
+  creates: boolean,
+): Promise<FastifyReply> {
   let submitted: Submitted;
   try {
     submitted = await asyncCommands.submit(envelope);
@@ -228,9 +255,10 @@ async function queue(reply: FastifyReply, asyncCommands: AsyncCommands, envelope
       "This Idempotency-Key already names a queued command of another basket; use a new one.",
     );
   }
+  const body = commandStatusBody(submitted.status);
   return reply
     .code(202)
     .header("location", `/commands/${encodeURIComponent(envelope.commandId)}`)
     .header("preference-applied", "respond-async")
-    .send(commandStatusBody(submitted.status));
+    .send(creates ? { ...body, token: reply.grantBasket(envelope.basketId) } : body);
 }

@@ -37,8 +37,11 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
     "/baskets/:id/live",
     {
       sse: "only",
+      // The basket's token; a browser's EventSource sends no headers, so the cookie it got at create.
+      config: { access: "basket" },
       schema: {
         tags: ["basket queries"],
+        security: [{ basketToken: [] }, { basketCookie: [] }],
         summary: "The basket's state after every change, as Server-Sent Events",
         description:
           "Each `basket` event carries the basket (as GET /baskets/:id answers it) and has its revision " +
@@ -47,7 +50,7 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
         headers: Type.Object({
           "last-event-id": Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,17})$" })),
         }),
-        response: { 400: Problem, 404: Problem },
+        response: { 400: Problem, 401: Problem, 403: Problem, 404: Problem },
       },
     },
     async (request, reply) => {

@@ -59,6 +59,12 @@ const queryString = <T extends TProperties>(properties: T) =>
 const maxOlderThanMs = 36_500 * 24 * 3_600_000;
 
 const tags = ["basket queries"];
+const basketSecurity = [{ basketToken: [] }, { basketCookie: [] }];
+const adminSecurity = [{ adminToken: [] }];
+// One basket: its token. Lists span baskets: the operator's (src/http/access.ts).
+const basketOnly = { access: "basket" } as const;
+const operatorOnly = { access: "admin" } as const;
+const adminProblems = { 400: Problem, 401: Problem, 403: Problem };
 
 /**
  * The read side: baskets, pages of baskets, popular products and abandoned baskets, answered
@@ -74,8 +80,10 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
   routes.get(
     "/baskets/:id",
     {
+      config: basketOnly,
       schema: {
         tags,
+        security: basketSecurity,
         summary: "A basket, from the read model",
         description:
           "With `minRevision` (the revision, or ETag, a command answered with) the answer waits until the " +
@@ -90,7 +98,7 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
             }),
           ),
         }),
-        response: { 200: BasketView, 400: Problem, 404: Problem, 503: Problem },
+        response: { 200: BasketView, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 503: Problem },
       },
     },
     async (request, reply) => {
@@ -117,8 +125,10 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
   routes.get(
     "/baskets",
     {
+      config: operatorOnly,
       schema: {
         tags,
+        security: adminSecurity,
         summary: "Baskets in creation order, a page at a time",
         querystring: queryString({
           visitorId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -131,7 +141,7 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
             items: Type.Array(BasketSummary),
             nextCursor: Type.Union([Type.String(), Type.Null()], { description: "null on the last page" }),
           }),
-          400: Problem,
+          ...adminProblems,
         },
       },
     },
@@ -154,8 +164,10 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
   routes.get(
     "/baskets/abandoned",
     {
+      config: operatorOnly,
       schema: {
         tags,
+        security: adminSecurity,
         summary: "Open, non-empty baskets untouched for a while, the longest forgotten first",
         querystring: queryString({
           olderThan: Type.String({
@@ -164,7 +176,7 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
           }),
           limit: limit(20),
         }),
-        response: { 200: Type.Object({ items: Type.Array(BasketSummary) }), 400: Problem },
+        response: { 200: Type.Object({ items: Type.Array(BasketSummary) }), ...adminProblems },
       },
     },
     async (request, reply) => {
@@ -180,11 +192,13 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
   routes.get(
     "/products/popular",
     {
+      config: operatorOnly,
       schema: {
         tags,
+        security: adminSecurity,
         summary: "Products by quantity checked out, then by times added",
         querystring: queryString({ limit: limit(10) }),
-        response: { 200: Type.Object({ items: Type.Array(ProductPopularity) }), 400: Problem },
+        response: { 200: Type.Object({ items: Type.Array(ProductPopularity) }), ...adminProblems },
       },
     },
     async (request) => ({ items: await queries.popularProducts(request.query.limit) }),

@@ -31,8 +31,14 @@ export const CommandStatusBody = Type.Object(
     problem: Type.Optional(Problem),
     deadLettered: Type.Optional(Type.Boolean({ description: "failed: given up, kept in the dead letters" })),
   },
-  { $id: "CommandStatus" },
+  { description: "Where a command sent with Prefer: respond-async is" },
 );
+
+/** The 202 of a create sent with respond-async: the status, and the new basket's token. */
+export const AcceptedCreateBody = Type.Object({
+  ...CommandStatusBody.properties,
+  token: Type.String({ description: "The new basket's token, as a synchronous create answers it" }),
+});
 
 /** The status record as clients see it: a success carries the basket after it, a failure its problem. */
 export function commandStatusBody(status: CommandStatus) {
@@ -62,16 +68,21 @@ export const commandStatusRoutes: FastifyPluginAsync<{ statuses: CommandStatusSt
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     "/commands/:commandId",
     {
+      // The basket's token: a command's status is its basket's (src/http/access.ts).
+      config: { access: "basket-holder" },
       schema: {
         tags: ["basket commands"],
+        security: [{ basketToken: [] }, { adminToken: [] }],
         summary: "The status of a command sent with Prefer: respond-async",
         params: Type.Object({ commandId: CommandId }),
-        response: { 200: CommandStatusBody, 400: Problem, 404: Problem },
+        response: { 200: CommandStatusBody, 400: Problem, 401: Problem, 404: Problem },
       },
     },
     async (request, reply) => {
       const status = await statuses.get(request.params.commandId);
-      if (!status)
+      const { caller } = request;
+      // Another basket's command is answered as one that does not exist.
+      if (!status || (caller.kind === "basket" && caller.basketId !== status.basketId))
         return sendProblem(
           reply,
           404,

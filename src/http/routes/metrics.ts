@@ -3,7 +3,8 @@ import type { Registry } from "prom-client";
 
 /** Prometheus scrapes this on every role. */
 export const metricsRoute: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+  // Open: counts by command type and outcome, no ids, nothing of a basket (README: "Access control").
+  app.get("/metrics", { config: { access: "public" }, schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 };
