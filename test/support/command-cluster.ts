@@ -150,6 +150,7 @@ export async function startCommandCluster(options: {
     store,
     app,
     apiNc,
+    asyncCommands,
     workers,
     addWorker,
     database,
