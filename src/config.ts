@@ -2,13 +2,21 @@ import { adminTokenProblem } from "./access/admin-tokens.js";
 import { minSecretLength } from "./access/basket-tokens.js";
 import type { DatabaseConfig } from "./db/database.js";
 
+/**
+ * Where the events are: in the database, beside the read model (PostgreSQL or PGlite), or in
+ * EventStoreDB, the read model staying in PostgreSQL.
+ */
+export type EventStoreConfig = { kind: "database" } | { kind: "esdb"; url: string; namespace: string };
+
 /** Everything a process reads from its environment, checked once at start. */
 export interface Config {
   port: number;
   host: string;
   /** Whose X-Forwarded-* headers to believe (fastify's trustProxy): the client's address and protocol. */
   trustProxy: boolean | number | string;
+  /** The read model's database; also the event store's unless `eventStore` says EventStoreDB. */
   database: DatabaseConfig;
+  eventStore: EventStoreConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;
   /** Run migrations at start (the default for PGlite, where nobody else would). */
@@ -58,11 +66,13 @@ export function loadConfig(env: Env = process.env): Config {
   const read = reader(env);
   const eventStore = read.oneOf(
     "EVENT_STORE",
-    ["postgres", "pglite"],
+    ["postgres", "pglite", "esdb"],
     env.DATABASE_URL ? "postgres" : "pglite",
   );
+  if (eventStore === "esdb" && !env.DATABASE_URL)
+    throw new ConfigError("DATABASE_URL is required with EVENT_STORE=esdb: the read model is in PostgreSQL.");
   const database: DatabaseConfig =
-    eventStore === "postgres"
+    eventStore !== "pglite"
       ? {
           kind: "postgres",
           url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
@@ -75,6 +85,14 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST ?? "127.0.0.1",
     trustProxy: read.trustProxy("TRUST_PROXY"),
     database,
+    eventStore:
+      eventStore === "esdb"
+        ? {
+            kind: "esdb",
+            url: read.url("ESDB_URL", ["esdb:", "esdb+discover:"]),
+            namespace: read.streamNamespace("ESDB_NAMESPACE"),
+          }
+        : { kind: "database" },
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
@@ -152,6 +170,12 @@ function reader(env: Env) {
       const expected = `a URL (${protocols.join(" or ")}//…)`;
       if (!raw) return fail(name, expected, false);
       if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
+      return raw;
+    },
+    streamNamespace(name: string): string {
+      const raw = env[name] ?? "";
+      if (raw.startsWith("$") || /\s/.test(raw) || raw.length > 100)
+        fail(name, "a stream name prefix (no spaces, not starting with $, at most 100 characters)");
       return raw;
     },
     /**

@@ -62,6 +62,7 @@ export function feedingAppends(store: EventStore, feed: FeedListeners): EventSto
     },
     readStream: (stream, fromRevision) => store.readStream(stream, fromRevision),
     readAll: (options) => store.readAll(options),
+    follow: (options) => store.follow(options),
     onAppended: (listener) => store.onAppended(listener),
     close: () => store.close(),
   };

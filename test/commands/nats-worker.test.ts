@@ -4,11 +4,12 @@ import { basketStream } from "../../src/aggregates/basket/index.js";
 import { commandSubject } from "../../src/commands/nats/subjects.js";
 import { partitionOf } from "../../src/commands/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
+import { storeBackends } from "../support/event-stores.js";
 
-describe("a worker given a malformed command message", () => {
+describe.each(storeBackends)("a worker on %s given a malformed command message", (backend) => {
   let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
   beforeAll(async () => {
-    cluster = await startCommandCluster({ workers: 1 });
+    cluster = await startCommandCluster({ workers: 1, backend });
   });
   afterAll(() => cluster?.stop());
 

@@ -27,14 +27,13 @@ import {
   deadLetterStream,
 } from "../../src/commands/nats/subjects.js";
 import type { EventStore } from "../../src/eventstore/port.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
 import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
 import { testAccess } from "./baskets.js";
-import { openTestDatabase } from "./databases.js";
+import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
 const silent = pino({ level: "silent" });
@@ -58,9 +57,9 @@ export const defaultAsyncOptions: AsyncOptions = {
 
 /**
  * The command path as deployed — HTTP API → NATS request-reply (or, with Prefer: respond-async,
- * the JetStream work queue) → worker → PostgreSQL — in one test process: each worker has its own
- * NATS connection and its own cache. With `readSide`, the projections run too and the API serves
- * the query routes.
+ * the JetStream work queue) → worker → event store (PostgreSQL unless told otherwise) — in one
+ * test process: each worker has its own NATS connection and its own cache. With `readSide`, the
+ * projections run too and the API serves the query routes.
  */
 export async function startCommandCluster(options: {
   workers: number;
@@ -68,12 +67,13 @@ export async function startCommandCluster(options: {
   routing?: NatsWorkerOptions["routing"];
   async?: Partial<AsyncOptions>;
   readSide?: { waitTimeoutMs: number };
+  backend?: StoreBackend;
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const asyncOptions = { ...defaultAsyncOptions, ...options.async };
   const prefix = uniquePrefix();
-  const database = await openTestDatabase("postgres");
-  const store = new PostgresEventStore(database);
+  const opened = await openTestStore(options.backend ?? "postgres");
+  const { database, store } = opened;
   const connections: NatsConnection[] = [];
   const workers: { worker: NatsWorker; handler: BasketCommandHandler; consumer: QueuedCommandConsumer }[] =
     [];
@@ -176,7 +176,7 @@ export async function startCommandCluster(options: {
         )
         .catch(() => {});
       for (const nc of connections) await nc.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

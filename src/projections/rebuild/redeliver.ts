@@ -2,7 +2,7 @@ import { type Kysely, sql } from "kysely";
 import type { Tables } from "../../db/tables.js";
 import type { Checkpoint } from "../../eventstore/port.js";
 import { appendedChannel } from "../../eventstore/postgres/postgres-event-store.js";
-import { lagBehind, logPosition } from "../log-lag.js";
+import { type LagCounter, lagBehind, logPosition } from "../log-lag.js";
 import type { ProjectionInfo } from "../projection.js";
 
 /**
@@ -28,6 +28,7 @@ export async function planRedelivery(
   db: Kysely<Tables>,
   projection: ProjectionInfo,
   from: Checkpoint | undefined,
+  lag: LagCounter = (checkpoint, prefix) => lagBehind(db, checkpoint, prefix),
 ): Promise<RedeliveryPlan> {
   const row = await db
     .selectFrom("projection_checkpoints")
@@ -41,8 +42,8 @@ export async function planRedelivery(
         "moving it forward would skip events, never deliver them.",
     );
   }
-  const again = await lagBehind(db, from ?? null, projection.streamPrefix);
-  const ahead = await lagBehind(db, checkpoint, projection.streamPrefix);
+  const again = await lag(from ?? null, projection.streamPrefix);
+  const ahead = await lag(checkpoint, projection.streamPrefix);
   return {
     projection: projection.name,
     version: { deployed: projection.version, stored: row?.version ?? null },
@@ -58,8 +59,9 @@ export async function redeliver(
   projection: ProjectionInfo,
   from: Checkpoint | undefined,
   owner: string,
+  lag?: LagCounter,
 ): Promise<RedeliveryPlan> {
-  const plan = await planRedelivery(db, projection, from);
+  const plan = await planRedelivery(db, projection, from, lag);
   const reset = {
     version: projection.version,
     checkpoint: from ?? null,
@@ -77,8 +79,13 @@ export async function redeliver(
   return plan;
 }
 
-/** Log order of two PostgreSQL checkpoints (null: the start). */
+/**
+ * Log order of two PostgreSQL checkpoints (null: the start). Another store's checkpoints
+ * (EventStoreDB's) are not compared here: the plan's count of events still tells the operator.
+ */
 function isAfter(a: string, b: string | null): boolean {
+  const pg = /^\d{1,20}:\d{1,20}$/;
+  if (!pg.test(a) || (b !== null && !pg.test(b))) return false;
   const [x, y] = [logPosition(a), logPosition(b)];
   const [xTransaction, yTransaction] = [BigInt(x.transactionId), BigInt(y.transactionId)];
   return (
