@@ -32,14 +32,18 @@ export interface CommandStatusStore {
   get(commandId: string): Promise<CommandStatus | undefined>;
   /** Records a command as accepted unless a record exists; answers the record that stands. */
   accept(status: CommandStatus): Promise<CommandStatus>;
-  /** A worker took the command: processing, unless it finished already (records never go back). */
-  start(envelope: CommandEnvelope, delivery: number): Promise<void>;
-  /** The final record: the outcome, or (dead-lettered) why it was given up. */
+  /**
+   * A worker took the command: processing, unless it finished already (records never go back).
+   * Answers the record as it now stands, for `finish`.
+   */
+  start(envelope: CommandEnvelope, delivery: number): Promise<CommandStatus | undefined>;
+  /** The final record: the outcome, or (dead-lettered) why it was given up; `before` saves a read. */
   finish(
     envelope: CommandEnvelope,
     delivery: number,
     outcome: CommandOutcome,
     deadLettered?: boolean,
+    before?: CommandStatus,
   ): Promise<void>;
 }
 
@@ -111,10 +115,12 @@ export class InMemoryCommandStatusStore implements CommandStatusStore {
     return status;
   }
 
-  async start(envelope: CommandEnvelope, delivery: number): Promise<void> {
+  async start(envelope: CommandEnvelope, delivery: number): Promise<CommandStatus | undefined> {
     const before = this.#records.get(envelope.commandId);
-    if (isFinished(before)) return;
-    this.#records.set(envelope.commandId, processingStatus(envelope, before, delivery));
+    if (isFinished(before)) return before;
+    const processing = processingStatus(envelope, before, delivery);
+    this.#records.set(envelope.commandId, processing);
+    return processing;
   }
 
   async finish(
@@ -122,8 +128,8 @@ export class InMemoryCommandStatusStore implements CommandStatusStore {
     delivery: number,
     outcome: CommandOutcome,
     deadLettered = false,
+    before = this.#records.get(envelope.commandId),
   ): Promise<void> {
-    const before = this.#records.get(envelope.commandId);
     this.#records.set(envelope.commandId, finishedStatus(envelope, before, delivery, outcome, deadLettered));
   }
 }

@@ -51,13 +51,14 @@ export class QueuedCommandProcessor {
     if (delivery > maxDeliveries) {
       return this.dead(envelope, delivery, `taken ${delivery - 1} times without an answer`);
     }
-    await this.statuses
-      .start(envelope, delivery)
-      .catch((error) => log.warn({ err: error }, "could not mark a queued command processing"));
+    const started = await this.statuses.start(envelope, delivery).catch((error) => {
+      log.warn({ err: error }, "could not mark a queued command processing");
+      return undefined;
+    });
 
-    const started = performance.now();
+    const startedAt = performance.now();
     const outcome = await this.handler.handle(envelope);
-    observeCommand(this.metrics, envelope.command.type, outcome, performance.now() - started);
+    observeCommand(this.metrics, envelope.command.type, outcome, performance.now() - startedAt);
     if (!outcome.ok && isPassing(outcome)) {
       if (delivery >= maxDeliveries) {
         return this.dead(envelope, delivery, `${outcome.code}: ${outcome.message}`);
@@ -70,7 +71,7 @@ export class QueuedCommandProcessor {
     if (outcome.ok) log.debug({ revision: `${outcome.revision}` }, "queued command applied");
     else log.info({ code: outcome.code }, "queued command refused");
     // Should this fail, the queue delivers the command again, and the handler knows it by its id.
-    await this.statuses.finish(envelope, delivery, outcome);
+    await this.statuses.finish(envelope, delivery, outcome, false, started);
     this.metrics?.queuedCommands.inc({ outcome: outcome.ok ? "succeeded" : "failed" });
     return { kind: "done" };
   }

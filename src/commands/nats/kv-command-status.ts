@@ -41,20 +41,21 @@ export class KvCommandStatusStore implements CommandStatusStore {
     }
   }
 
-  async start(envelope: CommandEnvelope, delivery: number): Promise<void> {
+  async start(envelope: CommandEnvelope, delivery: number): Promise<CommandStatus | undefined> {
     // Compare-and-set, so a worker never turns a finished record back into a processing one.
     for (let attempt = 0; attempt < 3; attempt++) {
       const before = await this.entry(envelope.commandId);
-      if (isFinished(before?.status)) return;
-      const next = encode(processingStatus(envelope, before?.status, delivery));
+      if (isFinished(before?.status)) return before?.status;
+      const processing = processingStatus(envelope, before?.status, delivery);
       try {
-        if (before) await this.kv.update(keyOf(envelope.commandId), next, before.revision);
-        else await this.kv.create(keyOf(envelope.commandId), next);
-        return;
+        if (before) await this.kv.update(keyOf(envelope.commandId), encode(processing), before.revision);
+        else await this.kv.create(keyOf(envelope.commandId), encode(processing));
+        return processing;
       } catch {
         // Written meanwhile (the API's accept, or another delivery): look again.
       }
     }
+    return undefined;
   }
 
   async finish(
@@ -62,8 +63,9 @@ export class KvCommandStatusStore implements CommandStatusStore {
     delivery: number,
     outcome: CommandOutcome,
     deadLettered = false,
+    known?: CommandStatus,
   ): Promise<void> {
-    const before = await this.get(envelope.commandId);
+    const before = known ?? (await this.get(envelope.commandId));
     const status = finishedStatus(envelope, before, delivery, outcome, deadLettered);
     await this.kv.put(keyOf(envelope.commandId), encode(status));
   }
