@@ -141,4 +141,5 @@ console.log(queued.accepted);
 console.log(queued.handled);
 const relayed = await relay(50_000);
 console.log(relayed.backlog);
-console.log({ ...relayed.lag, perSecond: undefined });
+const { label, operations, p50Ms, p99Ms } = relayed.lag;
+console.log({ label, events: operations, p50Ms, p99Ms });
