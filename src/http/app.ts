@@ -8,7 +8,10 @@ import { type AccessOptions, registerAccess } from "./access.js";
 import { BasketBody, CreatedBasketBody } from "./command-reply.js";
 import { Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
+import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { commandStatusRoutes } from "./routes/command-status.js";
+import { demoPage } from "./routes/demo-page.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
@@ -20,6 +23,8 @@ export interface HttpAppOptions {
   commands?: BasketCommandRoutesOptions | undefined;
   /** The read side (GET routes over the read model). */
   queries?: BasketQueryRoutesOptions | undefined;
+  /** GET /baskets/:id/live (Server-Sent Events). */
+  live?: BasketLiveRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
   metrics?: Registry;
   /** GET /health/live and /health/ready. */
@@ -70,7 +75,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: docsPrefix });
 
   if (options.commands) await app.register(basketCommandRoutes, options.commands);
+  const asyncCommands = options.commands?.asyncCommands;
+  if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
+  if (options.live) await app.register(basketLiveRoutes, options.live);
+  if (options.commands && options.live) await app.register(demoPage);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   if (options.readiness) await app.register(healthRoutes, { readiness: options.readiness });
   return app;

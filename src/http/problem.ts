@@ -41,8 +41,23 @@ export function sendProblem(
   return reply
     .code(status)
     .type("application/problem+json")
-    .send({ type: `/problems/${code}`, title: titles[status] ?? "Error", status, code, detail, ...extra });
+    .send(problemBody(status, code, detail, extra));
 }
+
+/** The problem object itself, also where one is carried inside another answer (a command's status). */
+export const problemBody = (
+  status: number,
+  code: string,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+) => ({
+  type: `/problems/${code}`,
+  title: titles[status] ?? "Error",
+  status,
+  code,
+  ...(detail === undefined ? {} : { detail }),
+  ...extra,
+});
 
 /** Turns fastify's own errors (validation, parsing, size) and anything unexpected into problems. */
 export function registerProblemHandlers(app: FastifyInstance): void {

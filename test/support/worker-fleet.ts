@@ -3,6 +3,11 @@ import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { CommandOutcome } from "../../src/commands/command.js";
 import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
+import {
+  commandQueueStream,
+  commandStatusBucket,
+  deadLetterStream,
+} from "../../src/commands/nats/subjects.js";
 import { createPostgresDatabase } from "./databases.js";
 import { testNatsUrl, uniquePrefix } from "./nats.js";
 import { type ServiceProcess, startCli } from "./processes.js";
@@ -68,6 +73,8 @@ export async function startWorkerFleet(options: {
 
   const fleet = {
     prefix,
+    /** The fleet client's NATS connection. */
+    nc,
     databaseUrl: database.url,
     processes,
     env,
@@ -136,10 +143,16 @@ export async function startWorkerFleet(options: {
         if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM");
         await worker.exited;
       }
+      // Private servers go with everything on them; on the shared NATS, clean up after ourselves.
       if (!options.servers) {
         const jsm = await nc.jetstreamManager();
-        for (const bucket of ["routing", "workers"])
-          await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
+        for (const stream of [
+          ...["routing", "workers"].map((bucket) => `KV_${prefix}-${bucket}`),
+          `KV_${commandStatusBucket(prefix)}`,
+          commandQueueStream(prefix),
+          deadLetterStream(prefix),
+        ])
+          await jsm.streams.delete(stream).catch(() => {});
       }
       await nc.close();
       await database.drop();
