@@ -78,7 +78,7 @@ async function relay(backlog: number) {
   const nc = await connectNats("bench-relay");
   const prefix = uniquePrefix("benchrelay");
   await ensureEventsStream(nc, prefix, 120_000);
-  const runner = new ProjectionRunner(database, store, eventRelayProjection(nc, prefix), {
+  const runner = new ProjectionRunner(database, store, eventRelayProjection(nc, prefix, 120_000), {
     ...defaultRunnerOptions,
     batchSize: 1_000,
     owner: "bench",

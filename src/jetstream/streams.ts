@@ -1,11 +1,15 @@
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from "nats";
 
 /** JetStream's API error codes we tell apart. */
-const streamNotFound = 10059;
+export const streamNotFound = 10059;
 const streamNameInUse = 10058;
 const consumerNotFound = 10014;
+/** "Wrong last sequence": a KV `create` found the key there already. */
+export const keyExists = 10071;
 
-const apiErrorCode = (error: unknown) => (error as { api_error?: { err_code?: number } }).api_error?.err_code;
+/** The code of JetStream's answer refusing a request; undefined for a failure with no answer (NATS away). */
+export const apiErrorCode = (error: unknown) =>
+  (error as { api_error?: { err_code?: number } }).api_error?.err_code;
 
 /**
  * Makes the stream unless it exists. An existing stream is left as it is: operators may have
@@ -54,4 +58,18 @@ export async function ensureDurableConsumer(
     if (apiErrorCode(error) !== consumerNotFound) throw error;
   }
   await jsm.consumers.add(stream, config);
+}
+
+/**
+ * Runs `work` (a publish, say); when it fails, makes sure the streams it needs are there again
+ * before the failure goes on to the caller, who tries again: a NATS server that lost its
+ * JetStream state (a new store) gets them made anew instead of failing every call until a restart.
+ */
+export async function remakingStreams<T>(work: () => Promise<T>, ensure: () => Promise<void>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await ensure().catch(() => {});
+    throw error;
+  }
 }

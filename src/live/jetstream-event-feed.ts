@@ -1,4 +1,4 @@
-import { type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
+import { ConsumerEvents, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { parseEventLine } from "../eventstore/event-line.js";
 import { eventsStream } from "../relay/event-relay.js";
@@ -10,28 +10,28 @@ import { type BasketEventFeed, FeedListeners, toFeedEvent } from "./basket-event
  * watch, the server sees one consumer per API process. The ordered consumer notices a gap in
  * its own deliveries and starts again from there; what the relay has not published yet simply
  * arrives later.
+ *
+ * Should the stream go (a NATS server that lost its JetStream state), the feed starts again on
+ * the stream as it is made anew (by the relay), from what is new: its sequence numbers start
+ * over, so following the old ones would skip what comes.
  */
 export class JetStreamEventFeed implements BasketEventFeed {
   readonly #listeners = new FeedListeners();
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
+  #stopped = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
 
   static async start(nc: NatsConnection, prefix: string, log: Logger): Promise<JetStreamEventFeed> {
-    const feed = new JetStreamEventFeed();
-    const consumer = await nc.jetstream().consumers.get(eventsStream(prefix), {
-      filterSubjects: `${prefix}.events.>`,
-      deliver_policy: DeliverPolicy.New,
-    });
-    const messages = await consumer.consume();
-    feed.#messages = messages;
-    feed.#loop = (async () => {
-      for await (const message of messages) {
-        const line = parseEventLine(message.string());
-        if (typeof line === "string")
-          log.warn({ subject: message.subject, problem: line }, "unreadable event");
-        else feed.#listeners.dispatch(toFeedEvent(line));
-      }
-    })().catch((error) => log.error({ err: error }, "the live event feed stopped"));
+    const feed = new JetStreamEventFeed(nc, prefix, log);
+    // The first consumer is made here, so a process whose NATS has no stream stops at start.
+    const first = await feed.consume();
+    feed.#loop = feed.follow(first);
     return feed;
   }
 
@@ -40,7 +40,41 @@ export class JetStreamEventFeed implements BasketEventFeed {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#messages?.close();
     await this.#loop;
+  }
+
+  private async consume(): Promise<ConsumerMessages> {
+    const consumer = await this.nc.jetstream().consumers.get(eventsStream(this.prefix), {
+      filterSubjects: `${this.prefix}.events.>`,
+      deliver_policy: DeliverPolicy.New,
+    });
+    const messages = await consumer.consume();
+    this.#messages = messages;
+    (async () => {
+      for await (const status of await messages.status())
+        if (status.type === ConsumerEvents.StreamNotFound) messages.stop();
+    })().catch(() => {});
+    return messages;
+  }
+
+  private async follow(first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.#stopped) {
+      try {
+        messages ??= await this.consume();
+        for await (const message of messages) {
+          const line = parseEventLine(message.string());
+          if (typeof line === "string")
+            this.log.warn({ subject: message.subject, problem: line }, "unreadable event");
+          else this.#listeners.dispatch(toFeedEvent(line));
+        }
+      } catch (error) {
+        this.log.warn({ err: error }, "the live event feed lost its consumer; starting again");
+      }
+      messages = undefined;
+      if (!this.#stopped) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 }

@@ -3,7 +3,7 @@ import { basketStreamPrefix } from "../aggregates/basket/index.js";
 import { encodeEventLine } from "../eventstore/event-line.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 import { OrderedPublisher } from "../jetstream/ordered-publisher.js";
-import { ensureStream } from "../jetstream/streams.js";
+import { ensureStream, remakingStreams } from "../jetstream/streams.js";
 import type { OutboundProjection, ProjectionInfo } from "../projections/projection.js";
 
 /**
@@ -52,17 +52,31 @@ export async function ensureEventsStream(
  * start, say) they are stored again, and consumers drop them by event id. Each message carries
  * the event's stream and revision, so a consumer can also tell a basket's order.
  */
-export function eventRelayProjection(nc: NatsConnection, prefix: string): OutboundProjection {
+export function eventRelayProjection(
+  nc: NatsConnection,
+  prefix: string,
+  duplicateWindowMs: number,
+): OutboundProjection {
   const js = nc.jetstream();
   return {
     ...eventRelay,
     async deliver(events: RecordedEvent[]) {
-      const publisher = new OrderedPublisher(js, eventsStream(prefix));
-      for (const event of events) {
-        const basketId = event.stream.slice(basketStreamPrefix.length);
-        await publisher.publish(eventSubject(prefix, event.type, basketId), encodeEventLine(event), event.id);
-      }
-      await publisher.settle();
+      // A failed batch is delivered again (the runner retries): with the stream made anew if lost.
+      await remakingStreams(
+        async () => {
+          const publisher = new OrderedPublisher(js, eventsStream(prefix));
+          for (const event of events) {
+            const basketId = event.stream.slice(basketStreamPrefix.length);
+            await publisher.publish(
+              eventSubject(prefix, event.type, basketId),
+              encodeEventLine(event),
+              event.id,
+            );
+          }
+          await publisher.settle();
+        },
+        () => ensureEventsStream(nc, prefix, duplicateWindowMs),
+      );
     },
   };
 }

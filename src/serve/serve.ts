@@ -158,7 +158,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       let relay: OutboundProjection | undefined;
       if (nc) {
         await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
-        relay = eventRelayProjection(nc, config.subjectPrefix);
+        relay = eventRelayProjection(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
       } else log.info("no NATS_URL: the event relay does not run");
       const runners = [...projections, ...(relay ? [relay] : [])].map(
         (projection) =>

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { bearer } from "../support/baskets.js";
 import {
   type FaultCluster,
-  readiness,
   readinessBecomes,
   startFaultCluster,
   stopFaultClusters,
 } from "../support/fault-cluster.js";
-import { createBasketRetried } from "../support/http-load.js";
+import { type BasketHandle, createBasketRetried } from "../support/http-load.js";
+import { connectSse } from "../support/sse.js";
 
 const env = { COMMAND_TIMEOUT_MS: "2000" };
 
@@ -21,15 +22,19 @@ describe("NATS restarted under load", () => {
   /** Load, the NATS server killed mid-way and started again; what every scenario here checks. */
   async function restartUnderLoad(scenario: string, freshStore: boolean) {
     cluster = await startFaultCluster({ workers: 2, projectors: 1, env });
-    const { fleet, nats, api } = cluster;
+    const { fleet, nats } = cluster;
     await fleet.converged(2);
     const load = await cluster.startLoad();
-    const usesNats = [api, ...(await cluster.workers())];
+    // Every role: the projector's event relay publishes to JetStream too.
+    const usesNats = await cluster.services();
+    // A browser following a basket live (SSE) across the restart.
+    const followed = load.baskets[0] as BasketHandle;
+    const live = await connectSse(`${cluster.api.url}/baskets/${followed.id}/live`, bearer(followed.token));
+    await live.received(1);
 
     await nats.stop();
     const stoppedAt = Date.now();
     const notReadyAfterMs = await readinessBecomes(usesNats, 503);
-    for (const projector of cluster.projectors) expect(await readiness(projector)).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_500 - (Date.now() - stoppedAt))));
     await nats.start({ freshStore });
     const restartedAt = Date.now();
@@ -38,16 +43,38 @@ describe("NATS restarted under load", () => {
     const readyAfterMs = await readinessBecomes(usesNats, 200);
 
     await load.acknowledgedReach(300, restartedAt);
-    await cluster.verify(scenario, load, {
-      "ready 503 after (ms)": notReadyAfterMs,
-      "NATS down (ms)": restartedAt - stoppedAt,
-      "partitions owned again after (ms)": convergedAfterMs,
-      "ready 200 again after (ms)": readyAfterMs,
-      "acknowledged after the restart": () => load.acknowledgedAfter(restartedAt),
-    });
+    await cluster.verify(
+      scenario,
+      load,
+      {
+        "ready 503 after (ms)": notReadyAfterMs,
+        "NATS down (ms)": restartedAt - stoppedAt,
+        "partitions owned again after (ms)": convergedAfterMs,
+        "ready 200 again after (ms)": readyAfterMs,
+        "acknowledged after the restart": () => load.acknowledgedAfter(restartedAt),
+      },
+      freshStore ? { queueLostAt: stoppedAt } : {},
+    );
     // The same processes (verify checked none ended) reconnected by themselves.
     for (const { process } of usesNats)
       expect(process.lines.some((line) => line.msg === "reconnected to NATS")).toBe(true);
+    // The live page sees a change made after the restart: the event feed follows the stream again.
+    try {
+      const added = await fetch(`${cluster.api.url}/baskets/${followed.id}/items`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...bearer(followed.token) },
+        body: JSON.stringify({ sku: "after", name: "After", unitPrice: 1, quantity: 1 }),
+      });
+      expect(added.status).toBe(200);
+      const { revision } = (await added.json()) as { revision: number };
+      await expect
+        .poll(() => live.events.some((event) => event.id === String(revision)), { timeout: 30_000 })
+        .toBe(true);
+      const seen = live.events.find((event) => event.id === String(revision));
+      expect(JSON.parse(seen?.data ?? "{}").lines).toContainEqual(expect.objectContaining({ sku: "after" }));
+    } finally {
+      live.close();
+    }
     return cluster;
   }
 

@@ -40,13 +40,18 @@ async function relaySetup(duplicateWindowMs: number) {
     nc,
     prefix,
     start(options: Partial<RunnerOptions> = {}) {
-      const runner = new ProjectionRunner(database, store, eventRelayProjection(nc, prefix), {
-        ...defaultRunnerOptions,
-        owner: "test",
-        standbyRetryMs: 100,
-        log,
-        ...options,
-      });
+      const runner = new ProjectionRunner(
+        database,
+        store,
+        eventRelayProjection(nc, prefix, duplicateWindowMs),
+        {
+          ...defaultRunnerOptions,
+          owner: "test",
+          standbyRetryMs: 100,
+          log,
+          ...options,
+        },
+      );
       runners.push(runner);
       runner.start();
       return runner;

@@ -10,6 +10,8 @@ export interface BasketHandle {
 /** What one command came to, after every attempt the client made. */
 export interface CommandRecord {
   kind: "create" | "add";
+  /** Sent with `Prefer: respond-async`: acknowledged (202) once queued, applied later. */
+  queued?: boolean;
   /** The Idempotency-Key, which becomes the command's id. */
   commandId: string;
   /** For an add, its basket; for a create, the basket it made once acknowledged. */
@@ -17,7 +19,7 @@ export interface CommandRecord {
   sku?: string;
   /** Each attempt's HTTP status, or "network" for a request that got no answer. */
   attempts: (number | "network")[];
-  /** When the API answered 2xx (Date.now()); absent when the client gave up. */
+  /** When the API answered 2xx (Date.now()) — for a queued command, 202; absent when the client gave up. */
   ackedAt?: number;
   /** The answer carried Idempotent-Replayed: true. */
   replayed: boolean;
@@ -26,6 +28,8 @@ export interface CommandRecord {
 export interface LoadFigures {
   sent: number;
   acknowledged: number;
+  /** Of those, queued (202) rather than answered with their outcome. */
+  queued: number;
   attempts: number;
   timeouts: number;
   unavailable: number;
@@ -42,6 +46,7 @@ export function loadFigures(records: readonly CommandRecord[]): LoadFigures {
   return {
     sent: records.length,
     acknowledged,
+    queued: records.filter((record) => record.queued && record.ackedAt !== undefined).length,
     attempts: attempts.length,
     timeouts: attempts.filter((status) => status === 504).length,
     unavailable: attempts.filter((status) => status === 503).length,
@@ -121,6 +126,7 @@ async function addItem(apiUrl: string, basket: BasketHandle, record: CommandReco
         "content-type": "application/json",
         "idempotency-key": record.commandId,
         ...bearer(basket.token),
+        ...(record.queued ? { prefer: "respond-async" } : {}),
       },
       body: JSON.stringify({ sku: record.sku, name: record.sku, unitPrice: 100, quantity: 1 }),
       signal,
@@ -137,6 +143,8 @@ export interface LoadOptions {
   concurrency: number;
   /** Every n-th command creates a basket (with an Idempotency-Key) instead of adding an item. */
   createEvery?: number;
+  /** Every n-th add goes with `Prefer: respond-async`, through the work queue. */
+  queueEvery?: number;
   /** Distinct skus per basket; with quantities of one, a basket holds 99 × skus adds. */
   skus?: number;
   retry?: RetryPolicy;
@@ -147,7 +155,7 @@ export interface LoadOptions {
  * clients send them: every command has its own Idempotency-Key and is retried with it.
  */
 export function startHttpLoad(options: LoadOptions) {
-  const { apiUrl, concurrency, createEvery, skus = 20, retry = patientClient } = options;
+  const { apiUrl, concurrency, createEvery, queueEvery, skus = 20, retry = patientClient } = options;
   let commands = options.commands ?? Number.POSITIVE_INFINITY;
   const baskets = [...options.baskets];
   const records: CommandRecord[] = [];
@@ -176,6 +184,7 @@ export function startHttpLoad(options: LoadOptions) {
           sku,
           attempts: [],
           replayed: false,
+          ...(queueEvery && i % queueEvery === 1 ? { queued: true } : {}),
         };
         records.push(record);
         await addItem(apiUrl, basket, record, retry);

@@ -1,5 +1,5 @@
 import { type JetStreamClient, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
-import { ensureStream } from "../../jetstream/streams.js";
+import { ensureStream, remakingStreams } from "../../jetstream/streams.js";
 import type { CommandQueue } from "../async/async-commands.js";
 import type { CommandEnvelope } from "../command.js";
 import { encodeCommand } from "../wire.js";
@@ -34,7 +34,7 @@ export class JetStreamCommandQueue implements CommandQueue {
   readonly #js: JetStreamClient;
 
   private constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly prefix: string,
   ) {
     this.#js = nc.jetstream();
@@ -46,9 +46,13 @@ export class JetStreamCommandQueue implements CommandQueue {
   }
 
   async enqueue(envelope: CommandEnvelope): Promise<void> {
-    await this.#js.publish(queuedSubject(this.prefix, envelope.basketId), encodeCommand(envelope), {
-      msgID: envelope.commandId,
-      expect: { streamName: commandQueueStream(this.prefix) },
-    });
+    await remakingStreams(
+      () =>
+        this.#js.publish(queuedSubject(this.prefix, envelope.basketId), encodeCommand(envelope), {
+          msgID: envelope.commandId,
+          expect: { streamName: commandQueueStream(this.prefix) },
+        }),
+      () => ensureCommandStreams(this.nc, this.prefix),
+    );
   }
 }

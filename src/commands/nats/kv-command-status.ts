@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { KV, NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
+import { KvBucket } from "../../jetstream/kv-bucket.js";
 import {
   type CommandStatus,
   type CommandStatusStore,
@@ -15,15 +16,16 @@ import { outcomeFromJson, outcomeToJson } from "../wire.js";
  * TTL after its last change (the bucket's max age — set when the bucket is made).
  */
 export class KvCommandStatusStore implements CommandStatusStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(private readonly bucket: KvBucket) {}
 
+  /** Made again after a failure should the server have lost it (src/jetstream/kv-bucket.ts). */
   static async open(nc: NatsConnection, bucket: string, ttlMs: number): Promise<KvCommandStatusStore> {
-    return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { ttl: ttlMs, history: 1 }));
+    return new KvCommandStatusStore(await KvBucket.open(nc, bucket, { ttl: ttlMs, history: 1 }));
   }
 
   /** The bucket as it is, made by none: for readers such as the CLI. Throws when it does not exist. */
   static async bind(nc: NatsConnection, bucket: string): Promise<KvCommandStatusStore> {
-    return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { bindOnly: true }));
+    return new KvCommandStatusStore(await KvBucket.open(nc, bucket, { bindOnly: true }));
   }
 
   async get(commandId: string): Promise<CommandStatus | undefined> {
@@ -32,7 +34,7 @@ export class KvCommandStatusStore implements CommandStatusStore {
 
   async accept(status: CommandStatus): Promise<CommandStatus> {
     try {
-      await this.kv.create(keyOf(status.commandId), encode(status));
+      await this.bucket.use((kv) => kv.create(keyOf(status.commandId), encode(status)));
       return status;
     } catch (error) {
       const existing = await this.get(status.commandId);
@@ -48,8 +50,9 @@ export class KvCommandStatusStore implements CommandStatusStore {
       if (isFinished(before?.status)) return before?.status;
       const processing = processingStatus(envelope, before?.status, delivery);
       try {
-        if (before) await this.kv.update(keyOf(envelope.commandId), encode(processing), before.revision);
-        else await this.kv.create(keyOf(envelope.commandId), encode(processing));
+        const key = keyOf(envelope.commandId);
+        if (before) await this.bucket.use((kv) => kv.update(key, encode(processing), before.revision));
+        else await this.bucket.use((kv) => kv.create(key, encode(processing)));
         return processing;
       } catch {
         // Written meanwhile (the API's accept, or another delivery): look again.
@@ -67,11 +70,11 @@ export class KvCommandStatusStore implements CommandStatusStore {
   ): Promise<void> {
     const before = known ?? (await this.get(envelope.commandId));
     const status = finishedStatus(envelope, before, delivery, outcome, deadLettered);
-    await this.kv.put(keyOf(envelope.commandId), encode(status));
+    await this.bucket.use((kv) => kv.put(keyOf(envelope.commandId), encode(status)));
   }
 
   private async entry(commandId: string): Promise<{ status: CommandStatus; revision: number } | undefined> {
-    const entry = await this.kv.get(keyOf(commandId));
+    const entry = await this.bucket.use((kv) => kv.get(keyOf(commandId)));
     // A deleted or purged key reads as an entry with no value.
     if (!entry || entry.value.length === 0) return undefined;
     return { status: decode(entry.string()), revision: entry.revision };

@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import type { NatsConnection } from "nats";
+import { KvBucket } from "../../jetstream/kv-bucket.js";
+import { apiErrorCode, keyExists } from "../../jetstream/streams.js";
 import type { CreateKeys } from "../create-keys.js";
-import { KvBucket } from "./kv-bucket.js";
-
-/** JetStream's "wrong last sequence": `create` found the key there already. */
-const keyExists = 10071;
 
 /** Create keys in a JetStream KV bucket, shared by every API process; entries expire after a day. */
 export class KvCreateKeys implements CreateKeys {
@@ -25,7 +23,7 @@ export class KvCreateKeys implements CreateKeys {
       } catch (error) {
         // Anything else (NATS away, no answer in time) is the caller's to retry: a claim that
         // did go through is found then.
-        if ((error as { api_error?: { err_code?: number } }).api_error?.err_code !== keyExists) throw error;
+        if (apiErrorCode(error) !== keyExists) throw error;
         const existing = await kv.get(entryKey);
         if (existing?.value.length) return existing.string();
         throw error;

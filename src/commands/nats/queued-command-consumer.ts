@@ -1,4 +1,12 @@
-import { AckPolicy, DeliverPolicy, headers, type JsMsg, type NatsConnection, nanos } from "nats";
+import {
+  AckPolicy,
+  ConsumerEvents,
+  DeliverPolicy,
+  headers,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+} from "nats";
 import type { Logger } from "pino";
 import { ensureDurableConsumer } from "../../jetstream/streams.js";
 import type { QueuedCommandProcessor } from "../async/queued-command-processor.js";
@@ -43,23 +51,35 @@ export async function startQueuedCommandConsumer(
   options: QueuedCommandConsumerOptions,
 ): Promise<QueuedCommandConsumer> {
   const { subjectPrefix: prefix, maxInFlight, ackWaitMs, log } = options;
-  await ensureCommandStreams(nc, prefix);
-  const jsm = await nc.jetstreamManager();
-  await ensureDurableConsumer(
-    jsm,
-    commandQueueStream(prefix),
-    {
-      durable_name: commandQueueConsumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(ackWaitMs),
-      max_ack_pending: options.maxAckPending,
-    },
-    ["ack_wait", "max_ack_pending"],
-  );
+  const ensureQueue = async () => {
+    await ensureCommandStreams(nc, prefix);
+    await ensureDurableConsumer(
+      await nc.jetstreamManager(),
+      commandQueueStream(prefix),
+      {
+        durable_name: commandQueueConsumer,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ackWaitMs),
+        max_ack_pending: options.maxAckPending,
+      },
+      ["ack_wait", "max_ack_pending"],
+    );
+  };
+  await ensureQueue();
   const js = nc.jetstream();
   const consumer = await js.consumers.get(commandQueueStream(prefix), commandQueueConsumer);
   const messages = await consumer.consume({ max_messages: maxInFlight });
+  // The pull loop keeps looking for its consumer when it is gone; a NATS server that lost its
+  // JetStream state (a new store) gets the streams and the consumer made again, and it goes on.
+  (async () => {
+    for await (const status of await messages.status()) {
+      if (status.type === ConsumerEvents.StreamNotFound || status.type === ConsumerEvents.ConsumerNotFound)
+        await ensureQueue().catch((error) =>
+          log.warn({ err: error }, "could not make the command queue again"),
+        );
+    }
+  })().catch(() => {});
 
   const running = new Set<Promise<void>>();
   let stopping = false;

@@ -1,6 +1,6 @@
 import { KvWatchInclude, type NatsConnection, type QueuedIterator } from "nats";
 import type { Logger } from "pino";
-import { KvBucket } from "../nats/kv-bucket.js";
+import { KvBucket } from "../../jetstream/kv-bucket.js";
 
 export interface MembershipOptions {
   subjectPrefix: string;

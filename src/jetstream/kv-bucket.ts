@@ -1,9 +1,10 @@
 import type { KV, KvOptions, NatsConnection } from "nats";
+import { apiErrorCode, streamNotFound } from "./streams.js";
 
 /**
- * A JetStream KV bucket that is opened again after an operation on it failed — and so made
- * again, should the NATS server have lost its JetStream state. Opening is cheap (one stream
- * info) and happens only after a failure, once NATS answers again.
+ * A JetStream KV bucket that is opened again after an operation on it failed for want of an
+ * answer or of the bucket — and so made again, should the NATS server have lost its JetStream
+ * state. Opening is cheap (one stream info) and happens only after such a failure.
  */
 export class KvBucket {
   #kv: KV | undefined;
@@ -41,7 +42,9 @@ export class KvBucket {
     try {
       return await work(this.#kv);
     } catch (error) {
-      this.#kv = undefined;
+      // The server's own refusals (a key that exists, a revision that moved) say it has the bucket.
+      const code = apiErrorCode(error);
+      if (code === undefined || code === streamNotFound) this.#kv = undefined;
       throw error;
     }
   }
