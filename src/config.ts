@@ -1,6 +1,8 @@
+import { accessSync, constants } from "node:fs";
 import { adminTokenProblem } from "./access/admin-tokens.js";
 import { minSecretLength } from "./access/basket-tokens.js";
-import type { DatabaseConfig } from "./db/database.js";
+import type { DatabaseConfig, PostgresTls } from "./db/database.js";
+import type { NatsConnectionConfig } from "./nats/connection.js";
 
 /** Everything a process reads from its environment, checked once at start. */
 export interface Config {
@@ -15,6 +17,8 @@ export interface Config {
   migrateOnStart: boolean;
   /** Without it, `serve --role all` dispatches commands in-process. */
   natsUrl: string | undefined;
+  /** Credentials, TLS and the connect timeout, for every NATS connection. */
+  nats: NatsConnectionConfig;
   /** Subjects are `<prefix>.cmd.<basketId>`; lets several deployments (or tests) share one NATS. */
   subjectPrefix: string;
   /** How basket commands find a worker (README: "Basket affinity"). */
@@ -52,12 +56,7 @@ export function loadConfig(env: Env = process.env): Config {
   );
   const database: DatabaseConfig =
     eventStore === "postgres"
-      ? {
-          kind: "postgres",
-          url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
-          poolSize: read.integer("DATABASE_POOL_SIZE", 10, 1, 1000),
-          statementTimeoutMs: read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000),
-        }
+      ? postgresConfig(read)
       : { kind: "pglite", dataDir: env.PGLITE_DATA_DIR ?? "./data" };
   return {
     port: read.integer("PORT", 3000, 0, 65_535),
@@ -67,6 +66,7 @@ export function loadConfig(env: Env = process.env): Config {
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
+    nats: natsConfig(read, env),
     subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),
     routing: routingConfig(read),
     commandTimeoutMs: read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000),
@@ -84,7 +84,102 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function routingConfig(read: ReturnType<typeof reader>): Config["routing"] {
+type Reader = ReturnType<typeof reader>;
+
+function postgresConfig(read: Reader): DatabaseConfig {
+  const url = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
+  const statementTimeoutMs = read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000);
+  // The client waits a little longer than the server, which cancels first and says why.
+  const queryTimeoutMs = read.integer(
+    "DATABASE_QUERY_TIMEOUT_MS",
+    statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 5_000,
+    0,
+    3_600_000,
+  );
+  if (queryTimeoutMs !== 0 && queryTimeoutMs <= statementTimeoutMs) {
+    throw new ConfigError(
+      `DATABASE_QUERY_TIMEOUT_MS=${queryTimeoutMs} is not valid: expected more than DATABASE_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}), or 0.`,
+    );
+  }
+  return {
+    kind: "postgres",
+    url,
+    poolSize: read.integer("DATABASE_POOL_SIZE", 10, 1, 1000),
+    statementTimeoutMs,
+    connectTimeoutMs: read.integer("DATABASE_CONNECT_TIMEOUT_MS", 10_000, 0, 600_000),
+    queryTimeoutMs,
+    tls: postgresTls(read, url),
+  };
+}
+
+const urlTlsParameters = ["ssl", "sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+function postgresTls(read: Reader, url: string): PostgresTls | undefined {
+  const caFile = read.file("DATABASE_SSL_CA_FILE");
+  const certFile = read.file("DATABASE_SSL_CERT_FILE");
+  const keyFile = read.file("DATABASE_SSL_KEY_FILE");
+  const anyFile = caFile ?? certFile ?? keyFile;
+  // A CA given means the certificate is to be checked against it.
+  const mode = read.oneOf(
+    "DATABASE_SSL_MODE",
+    ["disable", "require", "verify-full"],
+    anyFile ? "verify-full" : "disable",
+  );
+  const inUrl = urlTlsParameters.some((name) => new URL(url).searchParams.has(name));
+  if (inUrl && (mode !== "disable" || anyFile)) {
+    throw new ConfigError(
+      "DATABASE_SSL_* is not valid together with TLS parameters in DATABASE_URL: give one or the other.",
+    );
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      "DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE go together: give both or neither.",
+    );
+  }
+  if (mode === "disable") {
+    if (anyFile)
+      throw new ConfigError("DATABASE_SSL_MODE=disable is not valid with DATABASE_SSL_*_FILE set.");
+    return undefined;
+  }
+  return { verify: mode === "verify-full", caFile, certFile, keyFile };
+}
+
+function natsConfig(read: Reader, env: Env): NatsConnectionConfig {
+  const name = read.secret("NATS_USER");
+  const password = read.secret("NATS_PASSWORD");
+  const token = read.secret("NATS_TOKEN");
+  const credsFile = read.file("NATS_CREDS_FILE");
+  if ((name === undefined) !== (password === undefined)) {
+    throw new ConfigError("NATS_USER and NATS_PASSWORD go together: give both or neither.");
+  }
+  const inUrl =
+    env.NATS_URL && URL.canParse(env.NATS_URL) && new URL(env.NATS_URL).username ? true : undefined;
+  const ways = [name, token, credsFile, inUrl].filter((given) => given !== undefined).length;
+  if (ways > 1) {
+    throw new ConfigError(
+      "NATS_USER/NATS_PASSWORD, NATS_TOKEN and NATS_CREDS_FILE are alternatives: give one.",
+    );
+  }
+  const caFile = read.file("NATS_TLS_CA_FILE");
+  const certFile = read.file("NATS_TLS_CERT_FILE");
+  const keyFile = read.file("NATS_TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together: give both or neither.");
+  }
+  const tls =
+    read.boolean("NATS_TLS", false) || caFile || certFile || env.NATS_URL?.startsWith("tls:")
+      ? { caFile, certFile, keyFile }
+      : undefined;
+  return {
+    user: name === undefined || password === undefined ? undefined : { name, password },
+    token,
+    credsFile,
+    tls,
+    connectTimeoutMs: read.integer("NATS_CONNECT_TIMEOUT_MS", 10_000, 100, 600_000),
+  };
+}
+
+function routingConfig(read: Reader): Config["routing"] {
   const heartbeatMs = read.integer("HEARTBEAT_MS", 1_000, 100, 60_000);
   const ttlMs = read.integer("MEMBER_TTL_MS", 3_000, 300, 300_000);
   if (ttlMs < 2 * heartbeatMs) {
@@ -132,6 +227,22 @@ function reader(env: Env) {
       const expected = `a URL (${protocols.join(" or ")}//…)`;
       if (!raw) return fail(name, expected, false);
       if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
+      return raw;
+    },
+    /** A secret value: never repeated in a message. */
+    secret(name: string): string | undefined {
+      const raw = env[name];
+      return raw === undefined || raw === "" ? undefined : raw;
+    },
+    /** A file the process must be able to read; its path (not a secret) is named when it cannot. */
+    file(name: string): string | undefined {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return undefined;
+      try {
+        accessSync(raw, constants.R_OK);
+      } catch (error) {
+        fail(name, `a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+      }
       return raw;
     },
     /**

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
@@ -18,6 +18,7 @@ import type { RecordedEvent } from "../eventstore/port.js";
 import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
+import { connectNats, natsHost } from "../nats/connection.js";
 import { projections } from "../projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
 import { BasketQueries } from "../queries/basket-queries.js";
@@ -87,11 +88,13 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
 
     let nc: NatsConnection | undefined;
     if (config.natsUrl && role !== "projector") {
-      const connection = await connect({
-        servers: config.natsUrl,
+      const connection = await connectNats(config.natsUrl, config.nats, {
         name: `basket-${role}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+      }).catch((error: Error) => {
+        // The URL may hold credentials: name the host only.
+        throw new Error(`Cannot connect to NATS at ${natsHost(config.natsUrl as string)}: ${error.message}`);
       });
       nc = connection;
       stops.push(() => connection.drain());

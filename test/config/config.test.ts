@@ -60,3 +60,77 @@ describe("configuration of access", () => {
     );
   });
 });
+
+describe("configuration of connections", () => {
+  const pg = { DATABASE_URL: "postgres://basket:pw@db.internal:5432/shop" };
+  const nats = { NATS_URL: "nats://nats.internal:4222" };
+
+  it.each([
+    [{ ...nats, NATS_USER: "basket" }, "NATS_USER and NATS_PASSWORD go together"],
+    [{ ...nats, NATS_USER: "basket", NATS_PASSWORD: "pw", NATS_TOKEN: "t" }, "are alternatives: give one"],
+    [{ NATS_URL: "nats://basket:pw@nats.internal:4222", NATS_TOKEN: "t" }, "are alternatives: give one"],
+    [
+      { ...nats, NATS_CREDS_FILE: "/nonexistent/basket.creds" },
+      'NATS_CREDS_FILE="/nonexistent/basket.creds" is not valid: expected a readable file (ENOENT)',
+    ],
+    [
+      { ...nats, NATS_TLS_CERT_FILE: "/etc/hostname" },
+      "NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together",
+    ],
+    [
+      { ...pg, DATABASE_SSL_MODE: "prefer" },
+      'DATABASE_SSL_MODE="prefer" is not valid: expected one of disable, require, verify-full',
+    ],
+    [
+      { DATABASE_URL: `${pg.DATABASE_URL}?sslmode=require`, DATABASE_SSL_MODE: "verify-full" },
+      "give one or the other",
+    ],
+    [
+      { ...pg, DATABASE_SSL_CERT_FILE: "/etc/hostname" },
+      "DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE go together",
+    ],
+    [
+      { ...pg, DATABASE_SSL_MODE: "disable", DATABASE_SSL_CA_FILE: "/etc/hostname" },
+      "DATABASE_SSL_MODE=disable is not valid with",
+    ],
+    [
+      { ...pg, DATABASE_STATEMENT_TIMEOUT_MS: "10000", DATABASE_QUERY_TIMEOUT_MS: "5000" },
+      "expected more than DATABASE_STATEMENT_TIMEOUT_MS (10000), or 0",
+    ],
+  ])("refuses %j", (env, message) => {
+    const refused = failure(env);
+    expect(refused).toContain(message);
+    expect(refused).not.toContain("pw");
+  });
+
+  it("passes credentials and TLS on, and derives the defaults", () => {
+    const config = loadConfig({
+      ...pg,
+      ...nats,
+      NATS_USER: "basket",
+      NATS_PASSWORD: "pw",
+      DATABASE_SSL_CA_FILE: "/etc/hostname",
+    });
+    expect(config.nats).toEqual({
+      user: { name: "basket", password: "pw" },
+      token: undefined,
+      credsFile: undefined,
+      tls: undefined,
+      connectTimeoutMs: 10_000,
+    });
+    expect(config.database).toMatchObject({
+      statementTimeoutMs: 10_000,
+      queryTimeoutMs: 15_000,
+      connectTimeoutMs: 10_000,
+      tls: { verify: true, caFile: "/etc/hostname" },
+    });
+    expect(loadConfig({ NATS_URL: "tls://nats.internal:4222" }).nats.tls).toEqual({
+      caFile: undefined,
+      certFile: undefined,
+      keyFile: undefined,
+    });
+    expect(loadConfig({ ...pg, DATABASE_STATEMENT_TIMEOUT_MS: "0" }).database).toMatchObject({
+      queryTimeoutMs: 0,
+    });
+  });
+});
