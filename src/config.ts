@@ -2,6 +2,7 @@ import { accessSync, constants } from "node:fs";
 import { adminTokenProblem } from "./access/admin-tokens.js";
 import { minSecretLength } from "./access/basket-tokens.js";
 import type { DatabaseConfig, PostgresTls } from "./db/database.js";
+import { defaultHttpLimits, type HttpLimits } from "./http/limits.js";
 import type { NatsConnectionConfig } from "./nats/connection.js";
 
 /** Everything a process reads from its environment, checked once at start. */
@@ -10,6 +11,8 @@ export interface Config {
   host: string;
   /** Whose X-Forwarded-* headers to believe (fastify's trustProxy): the client's address and protocol. */
   trustProxy: boolean | number | string;
+  /** What the HTTP API takes before it refuses (README: "Limits"). */
+  http: HttpLimits;
   database: DatabaseConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;
@@ -58,10 +61,12 @@ export function loadConfig(env: Env = process.env): Config {
     eventStore === "postgres"
       ? postgresConfig(read)
       : { kind: "pglite", dataDir: env.PGLITE_DATA_DIR ?? "./data" };
+  const commandTimeoutMs = read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000);
   return {
     port: read.integer("PORT", 3000, 0, 65_535),
     host: env.HOST ?? "127.0.0.1",
     trustProxy: read.trustProxy("TRUST_PROXY"),
+    http: httpLimits(read, commandTimeoutMs),
     database,
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
@@ -69,7 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     nats: natsConfig(read, env),
     subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),
     routing: routingConfig(read),
-    commandTimeoutMs: read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000),
+    commandTimeoutMs,
     cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", 10_000, 1, 10_000_000),
     cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
     maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
@@ -179,6 +184,43 @@ function natsConfig(read: Reader, env: Env): NatsConnectionConfig {
   };
 }
 
+function httpLimits(read: Reader, commandTimeoutMs: number): HttpLimits {
+  const d = defaultHttpLimits;
+  const connectionTimeoutMs = read.integer("HTTP_CONNECTION_TIMEOUT_MS", d.connectionTimeoutMs, 0, 3_600_000);
+  // A socket quiet while its command waits for a worker must not be closed under it.
+  if (connectionTimeoutMs !== 0 && connectionTimeoutMs <= commandTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_CONNECTION_TIMEOUT_MS=${connectionTimeoutMs} is not valid: expected more than COMMAND_TIMEOUT_MS (${commandTimeoutMs}), or 0.`,
+    );
+  }
+  return {
+    bodyLimitBytes: read.integer("HTTP_BODY_LIMIT_BYTES", d.bodyLimitBytes, 1_024, 10 * 1024 * 1024),
+    requestTimeoutMs: read.integer("HTTP_REQUEST_TIMEOUT_MS", d.requestTimeoutMs, 0, 3_600_000),
+    connectionTimeoutMs,
+    keepAliveTimeoutMs: read.integer("HTTP_KEEP_ALIVE_TIMEOUT_MS", d.keepAliveTimeoutMs, 1_000, 3_600_000),
+    rateLimit: {
+      max: read.integer("RATE_LIMIT_MAX", d.rateLimit.max, 0, 10_000_000),
+      windowMs: read.integer("RATE_LIMIT_WINDOW_MS", d.rateLimit.windowMs, 1_000, 86_400_000),
+    },
+    maxInFlight: read.integer("MAX_IN_FLIGHT_REQUESTS", d.maxInFlight, 0, 1_000_000),
+    pressure: {
+      maxEventLoopDelayMs: read.integer(
+        "PRESSURE_MAX_EVENT_LOOP_DELAY_MS",
+        d.pressure.maxEventLoopDelayMs,
+        0,
+        60_000,
+      ),
+      maxEventLoopUtilization: read.fraction(
+        "PRESSURE_MAX_EVENT_LOOP_UTILIZATION",
+        d.pressure.maxEventLoopUtilization,
+      ),
+      maxHeapUsedBytes: read.integer("PRESSURE_MAX_HEAP_USED_BYTES", d.pressure.maxHeapUsedBytes, 0, 2 ** 50),
+      maxRssBytes: read.integer("PRESSURE_MAX_RSS_BYTES", d.pressure.maxRssBytes, 0, 2 ** 50),
+      retryAfterSeconds: read.integer("PRESSURE_RETRY_AFTER_SECONDS", d.pressure.retryAfterSeconds, 1, 3_600),
+    },
+  };
+}
+
 function routingConfig(read: Reader): Config["routing"] {
   const heartbeatMs = read.integer("HEARTBEAT_MS", 1_000, 100, 60_000);
   const ttlMs = read.integer("MEMBER_TTL_MS", 3_000, 300, 300_000);
@@ -207,6 +249,14 @@ function reader(env: Env) {
       if (raw === undefined || raw === "") return fallback;
       const value = Number(raw);
       if (!/^\d+$/.test(raw) || value < min || value > max) fail(name, `an integer from ${min} to ${max}`);
+      return value;
+    },
+    /** A number from 0 to 1, e.g. 0.98. */
+    fraction(name: string, fallback: number): number {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      const value = Number(raw);
+      if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || value > 1) fail(name, "a number from 0 to 1");
       return value;
     },
     boolean(name: string, fallback: boolean): boolean {

@@ -180,6 +180,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       queries,
       access,
       trustProxy: config.trustProxy,
+      limits: config.http,
       metrics: metrics.registry,
     });
     const url = await app.listen({ port: config.port, host: config.host });

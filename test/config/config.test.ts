@@ -134,3 +134,38 @@ describe("configuration of connections", () => {
     });
   });
 });
+
+describe("configuration of limits", () => {
+  it("reads every limit, with the defaults of src/http/limits.ts", () => {
+    expect(loadConfig({}).http).toMatchObject({
+      bodyLimitBytes: 65_536,
+      rateLimit: { max: 1_000, windowMs: 60_000 },
+    });
+    const http = loadConfig({
+      HTTP_BODY_LIMIT_BYTES: "2048",
+      RATE_LIMIT_MAX: "0",
+      MAX_IN_FLIGHT_REQUESTS: "10",
+      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: "0.95",
+      HTTP_CONNECTION_TIMEOUT_MS: "0",
+    }).http;
+    expect(http).toMatchObject({
+      bodyLimitBytes: 2048,
+      rateLimit: { max: 0 },
+      maxInFlight: 10,
+      connectionTimeoutMs: 0,
+      pressure: { maxEventLoopUtilization: 0.95 },
+    });
+  });
+
+  it.each([
+    [{ PRESSURE_MAX_EVENT_LOOP_UTILIZATION: "1.5" }, "expected a number from 0 to 1"],
+    [{ PRESSURE_MAX_EVENT_LOOP_UTILIZATION: "high" }, "expected a number from 0 to 1"],
+    [{ HTTP_BODY_LIMIT_BYTES: "10" }, "expected an integer from 1024 to 10485760"],
+    [
+      { COMMAND_TIMEOUT_MS: "5000", HTTP_CONNECTION_TIMEOUT_MS: "3000" },
+      "expected more than COMMAND_TIMEOUT_MS (5000), or 0",
+    ],
+  ])("refuses %j", (env, message) => {
+    expect(failure(env)).toContain(message);
+  });
+});

@@ -11,6 +11,7 @@ import {
 } from "../../src/commands/nats/nats-worker.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { defaultHttpLimits } from "../../src/http/limits.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
@@ -84,6 +85,14 @@ export async function startCommandCluster(options: {
     commands: { bus, createKeys },
     queries,
     access: testAccess(),
+    // Tests send many requests from one address, on a busy machine: no rate limit, no shedding
+    // (test/http/limits.test.ts is theirs).
+    limits: {
+      ...defaultHttpLimits,
+      rateLimit: { max: 0, windowMs: 1_000 },
+      maxInFlight: 0,
+      pressure: { ...defaultHttpLimits.pressure, maxEventLoopDelayMs: 0 },
+    },
     version: "0.0.0-test",
   });
 
