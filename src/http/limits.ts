@@ -63,7 +63,7 @@ export const serverLimits = (limits: HttpLimits): FastifyServerOptions => ({
   keepAliveTimeout: limits.keepAliveTimeoutMs,
   // A path parameter is checked before it is decoded: room for the longest sku, every
   // character of it 4 UTF-8 bytes written as %XX.
-  maxParamLength: rules.maxSkuLength * 12,
+  routerOptions: { maxParamLength: rules.maxSkuLength * 12 },
 });
 
 /**

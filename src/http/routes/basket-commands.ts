@@ -13,7 +13,7 @@ import {
   Sku,
 } from "../../commands/schemas.js";
 import { BasketBody, CreatedBasketBody, replyWithOutcome } from "../command-reply.js";
-import { Problem } from "../problem.js";
+import { Problem, sendProblem } from "../problem.js";
 
 export interface BasketCommandRoutesOptions {
   bus: CommandBus;
@@ -86,7 +86,15 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         response: { 201: CreatedBasketBody, ...createProblems },
       },
       // A create may come with no body at all.
-      preValidation: async (request) => {
+      preValidation: async (request, reply) => {
+        // The revisions of If-Match are a basket's: one being created has none yet.
+        if (request.headers["if-match"] !== undefined)
+          return sendProblem(
+            reply,
+            400,
+            "invalid_request",
+            "If-Match is not for a create: a new basket has no revision.",
+          );
         request.body ??= {};
       },
     },
