@@ -48,6 +48,11 @@ export const defaultHttpLimits: HttpLimits = {
 declare module "fastify" {
   interface FastifyContextConfig {
     /**
+     * false: never rate-limited, shed or counted — for what must answer under load (/metrics,
+     * a liveness probe), which must then be cheap.
+     */
+    limits?: false;
+    /**
      * A response that stays open (Server-Sent Events): not counted among the requests in flight,
      * which it would hold up for as long as it streams.
      */
@@ -70,7 +75,8 @@ export const serverLimits = (limits: HttpLimits): FastifyServerOptions => ({
  * Shedding and rate limiting, as `onRequest` hooks that run before anything else — before the
  * token check, so guessing tokens is rate limited too. An overloaded process answers 503 with
  * Retry-After at once instead of queueing without bound; a client over its rate, 429.
- * /metrics is neither limited nor shed: it is how one sees the overload. Returns the guard the
+ * Routes with `config.limits: false` (/metrics: it is how one sees the overload) are neither
+ * limited nor shed. Returns the guard the
  * 404 answer needs to be rate-limited too (guessing URLs), which route hooks do not reach.
  */
 export async function registerLimits(
@@ -92,7 +98,7 @@ export async function registerLimits(
     ...(pressure.sampleIntervalMs ? { sampleInterval: pressure.sampleIntervalMs } : {}),
     exposeStatusRoute: false,
     pressureHandler: (request, reply, type) => {
-      if (request.url === "/metrics") return undefined;
+      if (request.routeOptions.config.limits === false) return undefined;
       // A promise that settles once the answer is out: the request goes no further.
       const answered = overloaded(
         pressure.retryAfterSeconds,
@@ -106,7 +112,8 @@ export async function registerLimits(
     let inFlight = 0;
     const shed = overloaded(1, "This server has as many requests in hand as it takes; try again shortly.");
     app.addHook("onRequest", async (request, reply) => {
-      if (request.routeOptions.config.longLived || request.url === "/metrics") return;
+      const { config } = request.routeOptions;
+      if (config.longLived || config.limits === false) return;
       if (inFlight >= limits.maxInFlight) return shed(reply);
       inFlight++;
       // "close" comes when the answer is sent and when the client goes away before it is.
@@ -119,7 +126,7 @@ export async function registerLimits(
       global: true,
       max: limits.rateLimit.max,
       timeWindow: limits.rateLimit.windowMs,
-      allowList: (request) => request.url === "/metrics",
+      allowList: (request) => request.routeOptions.config.limits === false,
       errorResponseBuilder: (_request, context) =>
         Object.assign(new Error(`Too many requests from this client; try again in ${context.after}.`), {
           statusCode: 429,

@@ -158,7 +158,7 @@ describe("the limits of one API process", () => {
         ...unlimited.pressure,
         maxEventLoopDelayMs: 30,
         retryAfterSeconds: 7,
-        sampleIntervalMs: 300,
+        sampleIntervalMs: 1_000,
       },
     });
     // A stall, as a long synchronous job makes one; the next measurement, due meanwhile, sees it
@@ -174,6 +174,8 @@ describe("the limits of one API process", () => {
     expectProblem(shed, 503, "overloaded");
     expect(shed.headers["retry-after"]).toBe("7");
     expect(shed.json().detail).toMatch(/eventLoopDelay/);
+    expect((await app.inject({ url: "/metrics" })).statusCode).toBe(200); // how one sees it
+    expectProblem(await checkout(app), 503, "overloaded"); // still, until the next measurement
     await expect.poll(async () => (await checkout(app)).statusCode, { timeout: 10_000 }).toBe(404);
   });
 
