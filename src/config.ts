@@ -5,6 +5,12 @@ import type { DatabaseConfig, PostgresTls } from "./db/database.js";
 import { defaultHttpLimits, type HttpLimits } from "./http/limits.js";
 import type { NatsConnectionConfig } from "./nats/connection.js";
 
+/**
+ * Where the events are: in the database, beside the read model (PostgreSQL or PGlite), or in
+ * EventStoreDB, the read model staying in PostgreSQL.
+ */
+export type EventStoreConfig = { kind: "database" } | { kind: "esdb"; url: string; namespace: string };
+
 /** Everything a process reads from its environment, checked once at start. */
 export interface Config {
   port: number;
@@ -13,7 +19,9 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** What the HTTP API takes before it refuses (README: "Limits"). */
   http: HttpLimits;
+  /** The read model's database; also the event store's unless `eventStore` says EventStoreDB. */
   database: DatabaseConfig;
+  eventStore: EventStoreConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;
   /** Run migrations at start (the default for PGlite, where nobody else would). */
@@ -54,11 +62,13 @@ export function loadConfig(env: Env = process.env): Config {
   const read = reader(env);
   const eventStore = read.oneOf(
     "EVENT_STORE",
-    ["postgres", "pglite"],
+    ["postgres", "pglite", "esdb"],
     env.DATABASE_URL ? "postgres" : "pglite",
   );
+  if (eventStore === "esdb" && !env.DATABASE_URL)
+    throw new ConfigError("DATABASE_URL is required with EVENT_STORE=esdb: the read model is in PostgreSQL.");
   const database: DatabaseConfig =
-    eventStore === "postgres"
+    eventStore !== "pglite"
       ? postgresConfig(read)
       : { kind: "pglite", dataDir: env.PGLITE_DATA_DIR ?? "./data" };
   const commandTimeoutMs = read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000);
@@ -68,6 +78,14 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: read.trustProxy("TRUST_PROXY"),
     http: httpLimits(read, commandTimeoutMs),
     database,
+    eventStore:
+      eventStore === "esdb"
+        ? {
+            kind: "esdb",
+            url: read.url("ESDB_URL", ["esdb:", "esdb+discover:"]),
+            namespace: read.streamNamespace("ESDB_NAMESPACE"),
+          }
+        : { kind: "database" },
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
@@ -293,6 +311,12 @@ function reader(env: Env) {
       } catch (error) {
         fail(name, `a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
       }
+      return raw;
+    },
+    streamNamespace(name: string): string {
+      const raw = env[name] ?? "";
+      if (raw.startsWith("$") || /\s/.test(raw) || raw.length > 100)
+        fail(name, "a stream name prefix (no spaces, not starting with $, at most 100 characters)");
       return raw;
     },
     /**

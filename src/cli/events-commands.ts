@@ -176,12 +176,16 @@ the import with its number, and nothing of its batch is written. Progress goes t
           throw new Error(`Cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
         });
       }
-      await withStore(async ({ store }) => {
+      await withStore(async ({ store, appendsInOrder }) => {
         const input = file === "-" ? process.stdin : createReadStream(file);
         const progress = startProgress("import", undefined);
         const result = await tracked(
           progress,
-          importEvents(store, readLines(input), { intoNonEmpty: options.intoNonEmpty === true, progress }),
+          importEvents(store, readLines(input), {
+            intoNonEmpty: options.intoNonEmpty === true,
+            appendsInOrder,
+            progress,
+          }),
         );
         console.log(`Imported ${result.events} events from ${file === "-" ? "standard input" : file}.`);
       });
@@ -209,7 +213,8 @@ ${checkpointHelp}`,
     .action(async (options: RangeOptions & { subject: string; rate?: number; adminToken?: string }) => {
       requireOperator("events replay", options.adminToken);
       const range = rangeOf(options);
-      const { natsUrl, nats, database: databaseConfig } = loadConfig();
+      const config = loadConfig();
+      const { natsUrl, nats } = config;
       if (!natsUrl)
         throw new ConfigError("NATS_URL is required for events replay (e.g. nats://127.0.0.1:4222).");
       await withStore(async ({ store, database }) => {
@@ -227,7 +232,7 @@ ${checkpointHelp}`,
         } finally {
           await nc.drain().catch(() => nc.close());
         }
-      }, databaseConfig);
+      }, config);
     });
 }
 

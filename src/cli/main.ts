@@ -58,7 +58,7 @@ program
   .description("Drive one basket through the domain and the configured event store, and print it.")
   .action(async () => {
     const config = loadConfig();
-    const store = await openEventStore(config.database, { migrate: true });
+    const store = await openEventStore(config, { migrate: true });
     try {
       await runDemo(store, (line) => console.log(line));
     } finally {

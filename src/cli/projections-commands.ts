@@ -2,7 +2,9 @@ import { hostname } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadConfig } from "../config.js";
 import type { Database } from "../db/database.js";
+import { EsdbEventStore } from "../eventstore/esdb/esdb-event-store.js";
 import { projectionNamed, projections } from "../projections/all-projections.js";
+import { type LagCounter, lagThroughStore } from "../projections/log-lag.js";
 import { projectionStatuses } from "../projections/projection-status.js";
 import { planRebuild } from "../projections/rebuild/rebuild-plan.js";
 import {
@@ -34,8 +36,8 @@ export function registerProjectionsCommands(program: Command): void {
     .description("One line per projection: state, versions, checkpoint, lag and who runs it.")
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async ({ json }: { json?: boolean }) => {
-      await withDatabase(async (database) => {
-        const statuses = await projectionStatuses(database.db, projections);
+      await withReadModel(async ({ database, lag }) => {
+        const statuses = await projectionStatuses(database.db, projections, lag);
         console.log(json ? JSON.stringify(statuses) : formatList(statuses));
       });
     });
@@ -47,8 +49,8 @@ export function registerProjectionsCommands(program: Command): void {
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async (name: string | undefined, { json }: { json?: boolean }) => {
       const chosen = name === undefined ? projections : [projectionNamed(name)];
-      await withDatabase(async (database) => {
-        const statuses = await projectionStatuses(database.db, chosen);
+      await withReadModel(async ({ database, lag }) => {
+        const statuses = await projectionStatuses(database.db, chosen, lag);
         const shown = name === undefined ? statuses : statuses[0];
         console.log(json ? JSON.stringify(shown) : formatStatus(statuses));
       });
@@ -85,9 +87,9 @@ export function registerProjectionsCommands(program: Command): void {
         const projection = projectionNamed(name);
         // A dry run changes nothing: anyone who may look may ask.
         if (!options.dryRun) requireOperator("projections rebuild", options.adminToken);
-        await withDatabase(async (database) => {
+        await withReadModel(async ({ database, eventStore, lag }) => {
           const restart = options.restart ?? false;
-          const plan = await planRebuild(database.db, projection, { restart });
+          const plan = await planRebuild(database.db, projection, { restart, lag });
           if (options.dryRun) {
             console.log(options.json ? JSON.stringify(plan) : formatPlan(plan, true));
             return;
@@ -110,6 +112,7 @@ export function registerProjectionsCommands(program: Command): void {
               restart,
               signal: interrupt.signal,
               onProgress: (update) => progress.update(update),
+              eventStore,
             });
             progress.stop();
             console.log(options.json ? JSON.stringify(result) : formatResult(result));
@@ -127,11 +130,24 @@ export function registerProjectionsCommands(program: Command): void {
     );
 }
 
-async function withDatabase(work: (database: Database) => Promise<void>): Promise<void> {
-  const database = await openReadModel(loadConfig());
+interface ReadModel {
+  database: Database;
+  /** The log when it is not in the database (EventStoreDB); then lags are counted through it. */
+  eventStore?: EsdbEventStore;
+  lag?: LagCounter;
+}
+
+async function withReadModel(work: (readModel: ReadModel) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const database = await openReadModel(config);
+  const eventStore =
+    config.eventStore.kind === "esdb"
+      ? EsdbEventStore.connect(config.eventStore.url, { namespace: config.eventStore.namespace })
+      : undefined;
   try {
-    await work(database);
+    await work(eventStore ? { database, eventStore, lag: lagThroughStore(eventStore) } : { database });
   } finally {
+    await eventStore?.close();
     await database.close();
   }
 }

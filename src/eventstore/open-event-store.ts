@@ -1,17 +1,47 @@
-import { type DatabaseConfig, openDatabase } from "../db/database.js";
+import type { EventStoreConfig } from "../config.js";
+import { type Database, type DatabaseConfig, openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import { EsdbEventStore } from "./esdb/esdb-event-store.js";
 import type { EventStore } from "./port.js";
 import { PostgresEventStore } from "./postgres/postgres-event-store.js";
 
-/** The configured event store backend, migrated first when asked. */
+export interface EventStoreChoice {
+  database: DatabaseConfig;
+  eventStore: EventStoreConfig;
+  /** Append transactions in flight (PostgreSQL and PGlite). */
+  appendConcurrency?: number;
+}
+
+/**
+ * The configured event store beside an open database: in it (PostgreSQL, PGlite), or in
+ * EventStoreDB with a connection of its own. `close` closes that connection and leaves the
+ * database, which the caller opened and closes.
+ */
+export function eventStoreBeside(
+  database: Database,
+  config: EventStoreChoice,
+): { store: EventStore; close(): Promise<void> } {
+  if (config.eventStore.kind === "esdb") {
+    const store = EsdbEventStore.connect(config.eventStore.url, { namespace: config.eventStore.namespace });
+    return { store, close: () => store.close() };
+  }
+  const store = new PostgresEventStore(database, {
+    maxConcurrentTransactions: config.appendConcurrency ?? 1,
+  });
+  return { store, close: async () => {} };
+}
+
+/** The configured event store on its own (the database migrated first when asked); closing it closes what it opened. */
 export async function openEventStore(
-  config: DatabaseConfig,
-  options: { migrate: boolean; appendConcurrency?: number },
+  config: EventStoreChoice,
+  options: { migrate: boolean },
 ): Promise<EventStore> {
-  const database = await openDatabase(config);
+  if (config.eventStore.kind === "esdb")
+    return EsdbEventStore.connect(config.eventStore.url, { namespace: config.eventStore.namespace });
+  const database = await openDatabase(config.database);
   try {
     if (options.migrate) await migrateToLatest(database);
-    return new PostgresEventStore(database, { maxConcurrentTransactions: options.appendConcurrency ?? 1 });
+    return new PostgresEventStore(database, { maxConcurrentTransactions: config.appendConcurrency ?? 1 });
   } catch (error) {
     await database.close();
     throw error;

@@ -77,6 +77,26 @@ export interface ReadAllPage {
   pending?: boolean;
 }
 
+export interface FollowOptions {
+  /** Continue after this checkpoint; from the start of the log when absent. */
+  after?: Checkpoint | undefined;
+  /** At most this many events a page. */
+  limit: number;
+  /** Only streams whose name starts with this. */
+  streamPrefix?: string | undefined;
+  /** How often to look again when no notification came (a backend that pushes events ignores it). */
+  pollMs: number;
+  /** Stops following: the iteration ends. */
+  signal: AbortSignal;
+}
+
+export interface LogPage {
+  /** Never empty. */
+  events: RecordedEvent[];
+  /** The checkpoint of the last event. */
+  checkpoint: Checkpoint;
+}
+
 export interface EventStore {
   /** Appends all the events or none. Throws WrongExpectedRevision when the stream is not as expected. */
   append(stream: string, events: NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
@@ -84,6 +104,14 @@ export interface EventStore {
   readStream(stream: string, fromRevision?: bigint): Promise<RecordedEvent[]>;
   /** The global log after a checkpoint, in log order. */
   readAll(options: ReadAllOptions): Promise<ReadAllPage>;
+  /**
+   * Follows the global log after a checkpoint: yields pages of events in log order as they
+   * become readable, waiting in between, until the signal aborts. The next page is read only when
+   * the consumer asks for it, so a consumer that stores each page's checkpoint before asking for
+   * the next one resumes exactly where it left off. Throws when the log cannot be read (a lost
+   * connection, a dropped subscription): the consumer follows again from its stored checkpoint.
+   */
+  follow(options: FollowOptions): AsyncIterable<LogPage>;
   /**
    * Calls `listener` after events may have been appended (possibly by another process).
    * A hint to read again, not a delivery: readers still poll now and then.

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { Tables } from "../db/tables.js";
+import type { Checkpoint, EventStore } from "../eventstore/port.js";
 
 export interface Lag {
   /** Events of the projection's streams in the log after its checkpoint. */
@@ -7,6 +8,9 @@ export interface Lag {
   /** How long the oldest of them has been waiting; 0 when there are none. */
   seconds: number;
 }
+
+/** How far a reader at `checkpoint` (null: the start) is behind the log, for streams starting with `prefix`. */
+export type LagCounter = (checkpoint: string | null, prefix: string) => Promise<Lag>;
 
 /**
  * The PostgreSQL event store's checkpoint, `<transaction id>:<global position>`
@@ -31,4 +35,24 @@ export async function lagBehind(db: Kysely<Tables>, checkpoint: string | null, p
       and starts_with(stream_id, ${prefix})`.execute(db);
   const row = rows[0];
   return { events: Number(row?.events ?? 0), seconds: Math.max(0, Number(row?.seconds ?? 0)) };
+}
+
+/**
+ * The same for a log outside the database (EventStoreDB): counted by reading what lies after
+ * the checkpoint through the store, a page at a time — as long as that lag is.
+ */
+export function lagThroughStore(store: Pick<EventStore, "readAll">, pageSize = 5_000): LagCounter {
+  return async (checkpoint, prefix) => {
+    let events = 0;
+    let oldest = Number.POSITIVE_INFINITY;
+    let after = (checkpoint ?? undefined) as Checkpoint | undefined;
+    for (;;) {
+      const page = await store.readAll({ after, limit: pageSize, streamPrefix: prefix });
+      if (page.events.length === 0) break;
+      events += page.events.length;
+      for (const event of page.events) oldest = Math.min(oldest, event.recordedAt.getTime());
+      after = page.checkpoint;
+    }
+    return { events, seconds: events === 0 ? 0 : Math.max(0, (Date.now() - oldest) / 1000) };
+  };
 }

@@ -3,10 +3,10 @@ import type { Logger } from "pino";
 import type { Database, ReservedConnection } from "../db/database.js";
 import type { Tables } from "../db/tables.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
+import { Wakeup } from "../eventstore/wakeup.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { readModelAdvancedChannel } from "./notifications.js";
 import type { Projection } from "./projection.js";
-import { Wakeup } from "./wakeup.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
 
 export type RunnerState = "starting" | "standby" | "running" | "needs_rebuild" | "stopped";
@@ -15,7 +15,7 @@ export interface RunnerOptions {
   /** Who runs it, as shown by `projections status`: host and process id by default. */
   owner: string;
   batchSize: number;
-  /** How often to look for events when no notification came. */
+  /** How often to look for events when no notification came (and for a rebuild, when waiting for one). */
   pollMs: number;
   /** How often a standby tries to become the active runner. */
   standbyRetryMs: number;
@@ -44,7 +44,6 @@ class LostOwnership extends Error {}
 export class ProjectionRunner {
   #state: RunnerState = "starting";
   readonly #stop = new AbortController();
-  readonly #wakeup = new Wakeup();
   #loop: Promise<void> | undefined;
 
   constructor(
@@ -74,51 +73,40 @@ export class ProjectionRunner {
 
   private async run(): Promise<void> {
     const log = this.options.log.child({ projection: this.projection.name });
-    const stopListening = await this.store
-      .onAppended(() => this.#wakeup.ring())
-      .catch((error) => {
-        log.warn({ err: error }, "no append notifications; polling only");
-        return async () => {};
-      });
     const lock = runnerLock(this.projection.name);
     let lostInARow = 0;
-    try {
-      while (!this.#stop.signal.aborted) {
-        let connection: ReservedConnection | undefined;
-        let lost = false;
-        try {
-          connection = await this.database.reserve();
-          if (await tryAdvisoryLock(connection.db, lock)) {
-            await this.follow(connection.db, log);
-          } else {
-            this.#state = "standby";
-          }
-        } catch (error) {
-          if (error instanceof LostOwnership) {
-            lost = true;
-            log.info(error.message);
-          } else log.warn({ err: error }, "projection runner failed; retrying");
-          this.#state = "standby";
-        } finally {
-          if (connection) {
-            await advisoryUnlock(connection.db, lock).catch(() => {});
-            await connection.release();
-          }
-        }
-        // After a rebuild's switch-over this runner is most likely still the one to run: look
-        // again at once, re-reading the checkpoint and version, rather than lag a retry period
-        // (but not over and over, should two runners somehow keep taking turns).
-        lostInARow = lost ? lostInARow + 1 : 0;
-        if (lostInARow === 1) continue;
-        if (this.#state === "needs_rebuild") {
-          // A timer, not the doorbell: appends do not change the version, a rebuild's switch-over does.
-          await new Wakeup().wait(0, this.options.pollMs, this.#stop.signal);
+    while (!this.#stop.signal.aborted) {
+      let connection: ReservedConnection | undefined;
+      let lost = false;
+      try {
+        connection = await this.database.reserve();
+        if (await tryAdvisoryLock(connection.db, lock)) {
+          await this.follow(connection.db, log);
         } else {
-          await this.#wakeup.wait(this.#wakeup.rings, this.options.standbyRetryMs, this.#stop.signal);
+          this.#state = "standby";
+        }
+      } catch (error) {
+        if (error instanceof LostOwnership) {
+          lost = true;
+          log.info(error.message);
+        } else log.warn({ err: error }, "projection runner failed; retrying");
+        this.#state = "standby";
+      } finally {
+        if (connection) {
+          await advisoryUnlock(connection.db, lock).catch(() => {});
+          await connection.release();
         }
       }
-    } finally {
-      await stopListening();
+      // After a rebuild's switch-over this runner is most likely still the one to run: look
+      // again at once, re-reading the checkpoint and version, rather than lag a retry period
+      // (but not over and over, should two runners somehow keep taking turns).
+      lostInARow = lost ? lostInARow + 1 : 0;
+      if (lostInARow === 1) continue;
+      // A standby, or a runner whose log failed (a lost connection, a dropped subscription):
+      // it tries again in a moment from the checkpoint it stored. One that needs a rebuild
+      // looks again each poll (a rebuild's switch-over, not an append, changes its version).
+      const pause = this.#state === "needs_rebuild" ? this.options.pollMs : this.options.standbyRetryMs;
+      await new Wakeup().wait(0, pause, this.#stop.signal);
     }
   }
 
@@ -148,19 +136,15 @@ export class ProjectionRunner {
     this.#state = "running";
     log.info({ owner: this.options.owner }, "active runner");
     let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
-    while (!this.#stop.signal.aborted) {
-      const rings = this.#wakeup.rings;
-      const page = await this.store.readAll({
-        after: checkpoint,
-        limit: this.options.batchSize,
-        streamPrefix,
-      });
-      if (page.events.length === 0) {
-        // Held back by a transaction still open: look again soon, no notification will come.
-        await this.#wakeup.wait(rings, page.pending ? 5 : this.options.pollMs, this.#stop.signal);
-        continue;
-      }
-      await this.applyBatch(db, checkpoint, page.events, page.checkpoint as Checkpoint);
+    const pages = this.store.follow({
+      after: checkpoint,
+      limit: this.options.batchSize,
+      streamPrefix,
+      pollMs: this.options.pollMs,
+      signal: this.#stop.signal,
+    });
+    for await (const page of pages) {
+      await this.applyBatch(db, checkpoint, page.events, page.checkpoint);
       checkpoint = page.checkpoint;
       this.options.onBatch?.(page.events, Date.now());
       await yieldToEventLoop();

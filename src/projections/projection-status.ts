@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Tables } from "../db/tables.js";
 import { advisoryLockHolders, type LockHolder, rebuildLock, runnerLock } from "./advisory-locks.js";
-import { type Lag, lagBehind } from "./log-lag.js";
+import { type Lag, type LagCounter, lagBehind } from "./log-lag.js";
 import type { Projection } from "./projection.js";
 import { rebuildCheckpointName } from "./rebuild/rebuild-plan.js";
 import { shadowSchemaName } from "./rebuild/shadow-schema.js";
@@ -57,10 +57,14 @@ export interface RebuildStatus {
   updatedAt: Date;
 }
 
-/** Each projection's state as the database tells it, in the order given. */
+/**
+ * Each projection's state as the database tells it, in the order given; the lag is counted in the
+ * database's own log unless the log is elsewhere (EventStoreDB: `lagThroughStore`).
+ */
 export async function projectionStatuses(
   db: Kysely<Tables>,
   projections: readonly Projection[],
+  lag: LagCounter = (checkpoint, prefix) => lagBehind(db, checkpoint, prefix),
 ): Promise<ProjectionStatus[]> {
   const names = projections.flatMap((projection) => [
     projection.name,
@@ -93,7 +97,7 @@ export async function projectionStatuses(
       checkpoint: live?.checkpoint ?? null,
       position: live?.position ?? null,
       eventsApplied: Number(live?.events_applied ?? 0),
-      lag: await lagBehind(db, live?.checkpoint ?? null, streamPrefix),
+      lag: await lag(live?.checkpoint ?? null, streamPrefix),
       owner: live?.owner ?? null,
       lock,
       updatedAt: live?.updated_at ?? null,
@@ -103,7 +107,7 @@ export async function projectionStatuses(
             version: shadow.version,
             checkpoint: shadow.checkpoint,
             eventsApplied: Number(shadow.events_applied),
-            lag: await lagBehind(db, shadow.checkpoint, streamPrefix),
+            lag: await lag(shadow.checkpoint, streamPrefix),
             owner: shadow.owner,
             lock: rebuilding,
             updatedAt: shadow.updated_at,

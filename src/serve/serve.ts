@@ -14,8 +14,8 @@ import { agreeOnPartitions } from "../commands/routing/routing-config.js";
 import { type Config, ConfigError } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import { eventStoreBeside } from "../eventstore/open-event-store.js";
 import type { RecordedEvent } from "../eventstore/port.js";
-import { PostgresEventStore } from "../eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
 import { connectNats, natsHost } from "../nats/connection.js";
@@ -70,10 +70,12 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
   const liveCounts: (() => Partial<LiveCounts>)[] = [];
   const metrics = createMetrics(() => Object.assign({}, ...liveCounts.map((read) => read())));
   try {
-    // The event store and the read model share one database (and PGlite cannot be opened twice).
+    // On PostgreSQL and PGlite the event store and the read model share one database (and
+    // PGlite cannot be opened twice); on EventStoreDB only the read model is in the database.
     const database = await openDatabase(config.database);
-    const store = new PostgresEventStore(database, { maxConcurrentTransactions: config.appendConcurrency });
-    stops.push(() => store.close());
+    stops.push(() => database.close());
+    const { store, close: closeStore } = eventStoreBeside(database, config);
+    stops.push(closeStore);
     if (config.migrateOnStart) await migrateToLatest(database);
 
     const handler = runs("commands")

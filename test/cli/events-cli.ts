@@ -35,3 +35,10 @@ export async function readEverything(store: EventStore): Promise<RecordedEvent[]
     after = page.checkpoint;
   }
 }
+
+/** The lines of an export, parsed. */
+export const lines = (ndjson: string) =>
+  ndjson
+    .trimEnd()
+    .split("\n")
+    .map((text) => JSON.parse(text) as Record<string, string>);

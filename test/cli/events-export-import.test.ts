@@ -16,7 +16,7 @@ import type { Checkpoint, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { operatorEnv } from "../support/baskets.js";
 import { createPostgresDatabase, openTestDatabase } from "../support/databases.js";
-import { readEverything, runCli } from "./events-cli.js";
+import { lines, readEverything, runCli } from "./events-cli.js";
 
 /** Each CLI process loads the whole service (2–3 s of CPU): room for a machine busy with other tests. */
 const slow = { timeout: 60_000 };
@@ -237,12 +237,6 @@ async function withStore<T>(
     await store.close();
   }
 }
-
-const lines = (ndjson: string) =>
-  ndjson
-    .trimEnd()
-    .split("\n")
-    .map((text) => JSON.parse(text) as Record<string, string>);
 
 /** An export line as another store could have written it. */
 const line = (stream: string, revision: number) =>

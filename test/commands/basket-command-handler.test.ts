@@ -3,15 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BasketCommand, basketStream } from "../../src/aggregates/basket/index.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
 import type { CommandEnvelope } from "../../src/commands/command.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { openTestDatabase } from "../support/databases.js";
+import type { EventStore } from "../../src/eventstore/port.js";
+import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
 
-describe("the basket command handler", () => {
-  let store: PostgresEventStore;
+describe.each(storeBackends)("the basket command handler on %s", (backend) => {
+  let opened: TestStore;
+  let store: EventStore;
   beforeAll(async () => {
-    store = new PostgresEventStore(await openTestDatabase("postgres"));
+    opened = await openTestStore(backend);
+    store = opened.store;
   });
-  afterAll(() => store?.close());
+  afterAll(() => opened?.close());
 
   const worker = (options = {}) => new BasketCommandHandler(store, { ...defaultHandlerOptions, ...options });
   const envelope = (basketId: string, command: BasketCommand, extra: Partial<CommandEnvelope> = {}) => ({

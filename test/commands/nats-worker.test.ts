@@ -6,13 +6,13 @@ import { statusOfFailure } from "../../src/commands/command.js";
 import { commandSubject } from "../../src/commands/nats/subjects.js";
 import { partitionOf } from "../../src/commands/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
+import { storeBackends } from "../support/event-stores.js";
 import { hostileJson, hostileText } from "../support/hostile-input.js";
-import { countEvents } from "../support/read-model.js";
 
-describe("a worker given a malformed command message", () => {
+describe.each(storeBackends)("a worker on %s given a malformed command message", (backend) => {
   let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
   beforeAll(async () => {
-    cluster = await startCommandCluster({ workers: 1 });
+    cluster = await startCommandCluster({ workers: 1, backend });
   });
   afterAll(() => cluster?.stop());
 
@@ -177,9 +177,9 @@ describe("a worker given a malformed command message", () => {
             .constantFrom(...baskets, uuidv7())
             .chain((basketId) => fc.tuple(fc.constant(basketId), message(basketId))),
           async ([basketId, payload]) => {
-            const before = await countEvents(cluster.database);
+            const before = await cluster.countEvents();
             const { code, body } = await send(basketId, payload);
-            const after = await countEvents(cluster.database);
+            const after = await cluster.countEvents();
             expect(typeof body.ok).toBe("boolean");
             if (body.ok) {
               expect(code).toBeUndefined();

@@ -6,7 +6,6 @@ import { BasketTokens } from "../../src/access/basket-tokens.js";
 import { adminAuth, type CreatedBasket, createBasket, testAccess } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { hostileJson, hostileText, percentEncoded } from "../support/hostile-input.js";
-import { countEvents } from "../support/read-model.js";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 interface Route {
@@ -209,7 +208,7 @@ describe("the API given arbitrary requests", () => {
     });
   });
 
-  const events = () => countEvents(cluster.database);
+  const events = () => cluster.countEvents();
 
   /** Never a 500; every error a problem with a code; the store, healthy, never the one refusing. */
   const expectAnswerOrProblem = (response: {

@@ -3,14 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { adminAuth, type CreatedBasket, createBasket as create } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
+import { storeBackends } from "../support/event-stores.js";
 import { expectProblem } from "../support/problems.js";
 
 const json = { "content-type": "application/json" };
 
-describe("REST → NATS → worker → PostgreSQL", () => {
+describe.each(storeBackends)("REST → NATS → worker → %s", (backend) => {
   let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
   beforeAll(async () => {
-    cluster = await startCommandCluster({ workers: 2 });
+    cluster = await startCommandCluster({ workers: 2, backend });
   });
   afterAll(() => cluster?.stop());
 

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
 import type { Database } from "../../src/db/database.js";
-import type { RecordedEvent } from "../../src/eventstore/port.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
 import { basketsProjection } from "../../src/projections/baskets/baskets-projection.js";
 import { productPopularityProjection } from "../../src/projections/product-popularity/product-popularity-projection.js";
 import type { Projection } from "../../src/projections/projection.js";
@@ -14,25 +13,26 @@ import {
   ProjectionRunner,
   type RunnerOptions,
 } from "../../src/projections/projection-runner.js";
-import { openTestDatabase } from "../support/databases.js";
-import { countEvents, foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
+import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
+import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
 
 const log = pino({ level: "silent" });
 
-describe("the projection runner", () => {
+describe.each(storeBackends)("the projection runner on %s", (backend) => {
+  let opened: TestStore;
   let database: Database;
-  let store: PostgresEventStore;
+  let store: EventStore;
   let handler: BasketCommandHandler;
   const runners: ProjectionRunner[] = [];
 
   beforeAll(async () => {
-    database = await openTestDatabase("postgres");
-    store = new PostgresEventStore(database);
+    opened = await openTestStore(backend);
+    ({ database, store } = opened);
     handler = new BasketCommandHandler(store);
   });
   afterAll(async () => {
     for (const runner of runners) await runner.stop();
-    await store?.close();
+    await opened?.close();
   });
 
   const runner = (projection: Projection, options: Partial<RunnerOptions> = {}) => {
@@ -105,7 +105,7 @@ describe("the projection runner", () => {
 
     runner(productPopularityProjection, { batchSize: 5 });
     await projectionCaughtUp(database, store, "product-popularity");
-    const total = await countEvents(database);
+    const total = await opened.countEvents();
     expect(Number((await checkpointOf("product-popularity")).events_applied)).toBe(total);
     const added = await database.db
       .selectFrom("product_popularity")

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BasketCommand, basketStream } from "../../src/aggregates/basket/index.js";
 import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
 import type { Database } from "../../src/db/database.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import type { EventStore } from "../../src/eventstore/port.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
-import { openTestDatabase } from "../support/databases.js";
+import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
 import {
   expectedPopularity,
   foldedBasket,
@@ -43,16 +43,17 @@ const command = (basketId: string): fc.Arbitrary<BasketCommand> =>
     fc.constant({ type: "CheckOut", data: {} } as const),
   );
 
-describe("the read model equals the fold of the events", () => {
+describe.each(storeBackends)("the read model equals the fold of the events on %s", (backend) => {
+  let opened: TestStore;
   let database: Database;
-  let store: PostgresEventStore;
+  let store: EventStore;
   let handler: BasketCommandHandler;
   let runners: ProjectionRunner[];
   const log = pino({ level: "silent" });
 
   beforeAll(async () => {
-    database = await openTestDatabase("postgres");
-    store = new PostgresEventStore(database);
+    opened = await openTestStore(backend);
+    ({ database, store } = opened);
     handler = new BasketCommandHandler(store);
     runners = projections.map(
       (projection) =>
@@ -67,7 +68,7 @@ describe("the read model equals the fold of the events", () => {
   });
   afterAll(async () => {
     for (const runner of runners ?? []) await runner.stop();
-    await store?.close();
+    await opened?.close();
   });
 
   it("for every basket and for product popularity, after random valid and invalid commands", async () => {

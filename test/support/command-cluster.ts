@@ -9,7 +9,6 @@ import {
   type NatsWorkerOptions,
   startNatsWorker,
 } from "../../src/commands/nats/nats-worker.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
 import { defaultHttpLimits } from "../../src/http/limits.js";
 import { projections } from "../../src/projections/all-projections.js";
@@ -17,26 +16,28 @@ import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/pr
 import { BasketQueries } from "../../src/queries/basket-queries.js";
 import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
 import { testAccess } from "./baskets.js";
-import { openTestDatabase } from "./databases.js";
+import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
 const silent = pino({ level: "silent" });
 
 /**
- * The command path as deployed — HTTP API → NATS request-reply → worker queue group → PostgreSQL —
- * in one test process: each worker has its own NATS connection and its own cache. With
- * `readSide`, the projections run too and the API serves the query routes.
+ * The command path as deployed — HTTP API → NATS request-reply → worker queue group → event store
+ * (PostgreSQL unless told otherwise) — in one test process: each worker has its own NATS
+ * connection and its own cache. With `readSide`, the projections run too and the API serves the
+ * query routes.
  */
 export async function startCommandCluster(options: {
   workers: number;
   timeoutMs?: number;
   routing?: NatsWorkerOptions["routing"];
   readSide?: { waitTimeoutMs: number };
+  backend?: StoreBackend;
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
   const prefix = uniquePrefix();
-  const database = await openTestDatabase("postgres");
-  const store = new PostgresEventStore(database);
+  const opened = await openTestStore(options.backend ?? "postgres");
+  const { database, store } = opened;
   const connections: NatsConnection[] = [];
   const workers: { worker: NatsWorker; handler: BasketCommandHandler }[] = [];
   const addWorker = async () => {
@@ -105,6 +106,8 @@ export async function startCommandCluster(options: {
     workers,
     addWorker,
     database,
+    /** Events in the store, whichever it is. */
+    countEvents: () => opened.countEvents(),
     async stop() {
       await app.close();
       await queries?.waiter.close();
@@ -121,7 +124,7 @@ export async function startCommandCluster(options: {
         )
         .catch(() => {});
       for (const nc of connections) await nc.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

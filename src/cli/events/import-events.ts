@@ -7,6 +7,11 @@ export interface ImportOptions {
   intoNonEmpty: boolean;
   /** Lines checked together before any of them is written. */
   batchSize?: number;
+  /**
+   * Whether the store keeps appends handed over together in the order they were made (see
+   * open-store.ts); when not (EventStoreDB), each append waits for the one before.
+   */
+  appendsInOrder?: boolean;
   progress: Progress;
 }
 
@@ -38,7 +43,7 @@ interface Numbered {
 export async function importEvents(
   store: EventStore,
   lines: AsyncIterable<string>,
-  { intoNonEmpty, batchSize = 500, progress }: ImportOptions,
+  { intoNonEmpty, batchSize = 500, appendsInOrder = true, progress }: ImportOptions,
 ): Promise<ImportResult> {
   if (!intoNonEmpty) await requireEmpty(store);
   let imported = 0;
@@ -56,7 +61,7 @@ export async function importEvents(
   const flush = async () => {
     const problem = await checkBatch(store, batch);
     if (problem) throw stop(problem.line, problem.message);
-    const outcome = await appendInLineOrder(store, batch);
+    const outcome = await appendInLineOrder(store, batch, appendsInOrder);
     imported += outcome.written;
     if (outcome.refused) {
       const { run, reason } = outcome.refused;
@@ -147,6 +152,7 @@ async function continuityWithStore(store: EventStore, event: ImportedEvent): Pro
 async function appendInLineOrder(
   store: EventStore,
   batch: Numbered[],
+  together: boolean,
 ): Promise<{ written: number; refused?: { run: Numbered[]; reason: string } }> {
   const runs: Numbered[][] = [];
   for (const numbered of batch) {
@@ -176,7 +182,7 @@ async function appendInLineOrder(
   const inWave = new Set<string>();
   for (const run of runs) {
     const stream = (run[0] as Numbered).event.stream;
-    if (inWave.has(stream)) {
+    if (inWave.has(stream) || (!together && wave.length > 0)) {
       const refused = await send();
       if (refused) return { written, refused };
       inWave.clear();

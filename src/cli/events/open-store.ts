@@ -1,12 +1,23 @@
-import { loadConfig } from "../../config.js";
+import { type Config, loadConfig } from "../../config.js";
 import { type Database, type DatabaseConfig, openDatabase } from "../../db/database.js";
 import { migrateToLatest } from "../../db/migrate.js";
+import { EsdbEventStore } from "../../eventstore/esdb/esdb-event-store.js";
+import type { EventStore } from "../../eventstore/port.js";
 import { PostgresEventStore } from "../../eventstore/postgres/postgres-event-store.js";
 
 export interface OpenedStore {
-  store: PostgresEventStore;
-  /** The store's database, for the few questions the port does not answer (see range-size.ts). */
-  database: Database;
+  store: EventStore;
+  /**
+   * The store's database, for the few questions the port does not answer (see range-size.ts);
+   * undefined on EventStoreDB, whose log is not in a database.
+   */
+  database: Database | undefined;
+  /**
+   * Whether appends handed over together reach the log in the order they were made: so on
+   * PostgreSQL and PGlite, one append transaction at a time; not so on EventStoreDB, where
+   * concurrent appends race (an import then appends one at a time).
+   */
+  appendsInOrder: boolean;
   /** Where the store is, without credentials: for messages. */
   where: string;
   close(): Promise<void>;
@@ -14,14 +25,16 @@ export interface OpenedStore {
 
 /**
  * The event store the environment configures, as `serve` opens it (EVENT_STORE, DATABASE_URL,
- * PGLITE_DATA_DIR), migrated. One append transaction at a time (the adapter's default), which an
- * import relies on: its appends then reach the log in the order they were made.
+ * PGLITE_DATA_DIR, ESDB_URL), migrated when it is a database. One append transaction at a time
+ * (the adapter's default), which an import relies on: its appends then reach the log in the
+ * order they were made.
  */
 export async function openConfiguredStore(
-  config: DatabaseConfig = loadConfig().database,
+  config: Pick<Config, "database" | "eventStore"> = loadConfig(),
 ): Promise<OpenedStore> {
-  const where = describeStore(config);
-  const database = await openDatabase(config).catch((error: unknown) => {
+  if (config.eventStore.kind === "esdb") return openEsdb(config.eventStore.url, config.eventStore.namespace);
+  const where = describeDatabase(config.database);
+  const database = await openDatabase(config.database).catch((error: unknown) => {
     throw new Error(`Cannot open the event store (${where}): ${reason(error)}`);
   });
   try {
@@ -31,10 +44,21 @@ export async function openConfiguredStore(
     throw new Error(`Cannot reach the event store (${where}): ${reason(error)}`);
   }
   const store = new PostgresEventStore(database);
-  return { store, database, where, close: () => store.close() };
+  return { store, database, appendsInOrder: true, where, close: () => store.close() };
 }
 
-function describeStore(config: DatabaseConfig): string {
+async function openEsdb(url: string, namespace: string): Promise<OpenedStore> {
+  const where = `EventStoreDB at ${new URL(url).host}`;
+  const store = EsdbEventStore.connect(url, { namespace });
+  // The client connects on first use: ask something small now, to fail here with a clear message.
+  await store.readStream("basket-cli-probe").catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    throw new Error(`Cannot reach the event store (${where}): ${reason(error)}`);
+  });
+  return { store, database: undefined, appendsInOrder: false, where, close: () => store.close() };
+}
+
+function describeDatabase(config: DatabaseConfig): string {
   if (config.kind === "pglite") return `PGlite in ${config.dataDir}`;
   const url = new URL(config.url);
   return `PostgreSQL at ${url.host}${url.pathname}`;

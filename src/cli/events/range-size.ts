@@ -45,19 +45,38 @@ function parse(checkpoint: Checkpoint): readonly [transactionId: string, positio
 }
 
 /**
+ * The same for a log outside the database (EventStoreDB): counted by reading the range through
+ * the store, up to `until` — one more pass over the range before the work itself.
+ */
+export async function rangeSizeThroughStore(store: EventStore, range: LogRange): Promise<RangeSize> {
+  let total = 0;
+  let after = range.from;
+  for (;;) {
+    const page = await store.readAll({ after, limit: 5_000, streamPrefix: range.streamPrefix });
+    if (page.events.length === 0) return { total, untilFound: false };
+    for (const event of page.events) {
+      total++;
+      if (range.until && event.checkpoint === range.until) return { total, untilFound: true };
+    }
+    after = page.checkpoint;
+  }
+}
+
+/**
  * Refuses a range whose checkpoints this store did not make, or whose `until` no event in it has,
  * before the caller writes or publishes anything; answers the range's size when it can tell.
+ * `database` is the store's when its log is in one (undefined on EventStoreDB).
  */
 export async function checkRange(
   store: EventStore,
-  database: Database,
+  database: Database | undefined,
   range: LogRange,
 ): Promise<number | undefined> {
   // The store is the judge of its checkpoints: it throws InvalidCheckpoint for one it did not make.
   for (const checkpoint of [range.from, range.until]) {
     if (checkpoint) await store.readAll({ after: checkpoint, limit: 1 });
   }
-  const size = await rangeSize(database, range);
+  const size = database ? await rangeSize(database, range) : await rangeSizeThroughStore(store, range);
   if (range.until && size && !size.untilFound) throw untilNotFound(range);
   return size?.total;
 }

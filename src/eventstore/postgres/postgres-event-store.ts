@@ -2,11 +2,14 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../../db/database.js";
 import { InvalidCheckpoint, WrongExpectedRevision } from "../errors.js";
+import { followByPolling } from "../follow-by-polling.js";
 import type {
   AppendResult,
   Checkpoint,
   EventStore,
   ExpectedRevision,
+  FollowOptions,
+  LogPage,
   NewEvent,
   ReadAllOptions,
   ReadAllPage,
@@ -100,6 +103,10 @@ export class PostgresEventStore implements EventStore {
         select 1 from events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
       ) as pending`.execute(this.#db);
     return { events, checkpoint: after, pending: held[0]?.pending ?? false };
+  }
+
+  follow(options: FollowOptions): AsyncIterable<LogPage> {
+    return followByPolling(this, options);
   }
 
   async onAppended(listener: () => void): Promise<() => Promise<void>> {

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Tables } from "../../db/tables.js";
 import { advisoryLockHolders, type LockHolder, rebuildLock } from "../advisory-locks.js";
-import { lagBehind } from "../log-lag.js";
+import { type LagCounter, lagBehind } from "../log-lag.js";
 import type { Projection } from "../projection.js";
 import { schemaExists, shadowSchemaName, tableShapes } from "./shadow-schema.js";
 
@@ -65,8 +65,9 @@ export interface RebuildPlan {
 export async function planRebuild(
   db: Kysely<Tables>,
   projection: Projection,
-  options: { restart: boolean },
+  options: { restart: boolean; lag?: LagCounter | undefined },
 ): Promise<RebuildPlan> {
+  const lag = options.lag ?? ((checkpoint, prefix) => lagBehind(db, checkpoint, prefix));
   const { name, version, tables, streamPrefix } = projection;
   const shadowSchema = shadowSchemaName(name);
   const rows = await db
@@ -90,8 +91,8 @@ export async function planRebuild(
       );
   }
   const start = rebuildStart({ row, schemaExists: found, shapesMatch }, version, options.restart);
-  const inLog = await lagBehind(db, null, streamPrefix);
-  const toProcess = start.kind === "resume" ? await lagBehind(db, start.checkpoint, streamPrefix) : inLog;
+  const inLog = await lag(null, streamPrefix);
+  const toProcess = start.kind === "resume" ? await lag(start.checkpoint, streamPrefix) : inLog;
   const lock = rebuildLock(name);
   return {
     projection: name,

@@ -1,10 +1,10 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "../../db/database.js";
 import type { Tables } from "../../db/tables.js";
-import type { Checkpoint, RecordedEvent } from "../../eventstore/port.js";
+import type { Checkpoint, EventStore, RecordedEvent } from "../../eventstore/port.js";
 import { PostgresEventStore } from "../../eventstore/postgres/postgres-event-store.js";
 import { advisoryLockHolders, advisoryUnlock, rebuildLock, tryAdvisoryLock } from "../advisory-locks.js";
-import { lagBehind } from "../log-lag.js";
+import { type LagCounter, lagBehind, lagThroughStore } from "../log-lag.js";
 import { readModelAdvancedChannel } from "../notifications.js";
 import type { Projection } from "../projection.js";
 import { yieldToEventLoop } from "../yield-to-event-loop.js";
@@ -28,6 +28,11 @@ export interface RebuildOptions {
   switchLockTimeoutMs?: number;
   /** Tries of the switch-over, catching up in between, before giving up (the shadow stays). */
   switchAttempts?: number;
+  /**
+   * Where the log is when it is not in the database (EventStoreDB). By default it is read from
+   * the database, and in the switch-over through its very transaction.
+   */
+  eventStore?: Pick<EventStore, "readAll"> | undefined;
 }
 
 export const defaultRebuildOptions = { batchSize: 5_000, switchLockTimeoutMs: 2_000, switchAttempts: 5 };
@@ -126,7 +131,8 @@ interface Position {
 }
 
 class Rebuild {
-  readonly #log: PostgresEventStore;
+  readonly #log: Pick<EventStore, "readAll">;
+  readonly #lag: LagCounter;
   readonly #name: string;
   #at: Position = { checkpoint: null, position: null, applied: 0 };
   #total = 0;
@@ -140,14 +146,20 @@ class Rebuild {
     private readonly projection: Projection,
     private readonly options: RebuildOptions & typeof defaultRebuildOptions,
   ) {
-    // The log and the read model share the database: the log is read straight from it.
-    this.#log = new PostgresEventStore(database);
+    // Unless it is in EventStoreDB, the log shares the database with the read model: it is read straight from it.
+    this.#log = options.eventStore ?? new PostgresEventStore(database);
+    this.#lag = options.eventStore
+      ? lagThroughStore(options.eventStore)
+      : (checkpoint, prefix) => lagBehind(this.db, checkpoint, prefix);
     this.#name = rebuildCheckpointName(projection.name);
   }
 
   async run(): Promise<RebuildResult> {
     const started = performance.now();
-    const plan = await planRebuild(this.db, this.projection, { restart: this.options.restart ?? false });
+    const plan = await planRebuild(this.db, this.projection, {
+      restart: this.options.restart ?? false,
+      lag: this.#lag,
+    });
     if (plan.start.kind === "resume") {
       const { checkpoint, position, eventsApplied } = plan.start;
       this.#at = { checkpoint, position, applied: eventsApplied };
@@ -260,7 +272,9 @@ class Rebuild {
 
     // Read through this transaction: on PGlite it holds the one connection, and on PostgreSQL it
     // sees everything the live runner can have applied, so the read model never steps back.
-    const log = new PostgresEventStore({ ...this.database, db: trx, close: async () => {} });
+    // (EventStoreDB's $all holds at least what the live runner read from it.)
+    const log =
+      this.options.eventStore ?? new PostgresEventStore({ ...this.database, db: trx, close: async () => {} });
     await useShadow(trx, schema);
     let at = this.#at;
     for (;;) {
@@ -315,7 +329,7 @@ class Rebuild {
       this.#total = Math.max(this.#total, this.#at.applied);
       return;
     }
-    const behind = await lagBehind(this.db, this.#at.checkpoint, this.projection.streamPrefix);
+    const behind = await this.#lag(this.#at.checkpoint, this.projection.streamPrefix);
     this.#total = this.#at.applied + behind.events;
     this.#countedAt = performance.now();
   }
