@@ -38,6 +38,17 @@ export interface Config {
   cacheMaxBaskets: number;
   cacheIdleMs: number;
   maxPendingCommands: number;
+  /** Commands sent with `Prefer: respond-async` (README: "Asynchronous commands"). */
+  asyncCommands: {
+    statusTtlMs: number;
+    maxInFlight: number;
+    maxAckPending: number;
+    ackWaitMs: number;
+    maxDeliveries: number;
+    retryDelayMs: number;
+  };
+  /** The JetStream stream the event relay publishes to, when it is made (README: "Basket events"). */
+  eventsDuplicateWindowMs: number;
   logLevel: string;
   access: AccessConfig;
 }
@@ -96,6 +107,15 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", 10_000, 1, 10_000_000),
     cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
     maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
+    asyncCommands: {
+      statusTtlMs: read.integer("COMMAND_STATUS_TTL_SECONDS", 86_400, 1, 86_400 * 30) * 1000,
+      maxInFlight: read.integer("ASYNC_MAX_IN_FLIGHT", 32, 1, 10_000),
+      maxAckPending: read.integer("ASYNC_MAX_ACK_PENDING", 1_000, 1, 1_000_000),
+      ackWaitMs: read.integer("ASYNC_ACK_WAIT_MS", 30_000, 500, 3_600_000),
+      maxDeliveries: read.integer("ASYNC_MAX_DELIVERIES", 5, 1, 1_000),
+      retryDelayMs: read.integer("ASYNC_RETRY_DELAY_MS", 1_000, 1, 600_000),
+    },
+    eventsDuplicateWindowMs: read.integer("EVENTS_DUPLICATE_WINDOW_SECONDS", 120, 1, 86_400 * 7) * 1000,
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
     access: {
       tokenSecrets: read.secrets("BASKET_TOKEN_SECRETS", (secret) =>

@@ -3,6 +3,7 @@ import { access } from "node:fs/promises";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { NatsConnection } from "nats";
 import { ConfigError, loadConfig } from "../config.js";
+import { toEventLine } from "../eventstore/event-line.js";
 import type { Checkpoint } from "../eventstore/port.js";
 import { connectNats, type NatsConnectionConfig, natsHost } from "../nats/connection.js";
 import { adminTokenOption, requireOperator } from "./admin.js";
@@ -15,7 +16,6 @@ import {
   parseSubject,
   parseTime,
 } from "./events/arguments.js";
-import { toEventLine } from "./events/event-line.js";
 import { exportEvents } from "./events/export-events.js";
 import { formatHistory, historyRows, readBasket } from "./events/history.js";
 import { importEvents } from "./events/import-events.js";

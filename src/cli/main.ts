@@ -9,6 +9,7 @@ import { type Role, roles, serve } from "../serve/serve.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
 import { registerProjectionsCommands } from "./projections-commands.js";
+import { registerQueuedCommandsCommands } from "./queued-commands.js";
 
 const program = new Command("basket")
   .description(
@@ -68,6 +69,7 @@ program
 
 registerProjectionsCommands(program);
 registerEventsCommands(program);
+registerQueuedCommandsCommands(program);
 
 try {
   await program.parseAsync();

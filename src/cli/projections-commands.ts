@@ -1,10 +1,12 @@
 import { hostname } from "node:os";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import type { Database } from "../db/database.js";
 import { EsdbEventStore } from "../eventstore/esdb/esdb-event-store.js";
-import { projectionNamed, projections } from "../projections/all-projections.js";
+import type { Checkpoint } from "../eventstore/port.js";
+import { allProjections, projectionNamed, projections } from "../projections/all-projections.js";
 import { type LagCounter, lagThroughStore } from "../projections/log-lag.js";
+import { isOutbound } from "../projections/projection.js";
 import { projectionStatuses } from "../projections/projection-status.js";
 import { planRebuild } from "../projections/rebuild/rebuild-plan.js";
 import {
@@ -12,9 +14,11 @@ import {
   RebuildInterrupted,
   rebuildProjection,
 } from "../projections/rebuild/rebuild-projection.js";
+import { planRedelivery, redeliver } from "../projections/rebuild/redeliver.js";
 import { adminTokenOption, requireOperator } from "./admin.js";
+import { parseCheckpoint, positiveInteger } from "./events/arguments.js";
 import { openReadModel } from "./projections/open-read-model.js";
-import { formatPlan, formatResult } from "./projections/rebuild-output.js";
+import { formatPlan, formatRedelivery, formatResult } from "./projections/rebuild-output.js";
 import { progressReporter } from "./projections/rebuild-progress.js";
 import { formatList, formatStatus } from "./projections/status-output.js";
 
@@ -37,7 +41,7 @@ export function registerProjectionsCommands(program: Command): void {
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async ({ json }: { json?: boolean }) => {
       await withReadModel(async ({ database, lag }) => {
-        const statuses = await projectionStatuses(database.db, projections, lag);
+        const statuses = await projectionStatuses(database.db, allProjections, lag);
         console.log(json ? JSON.stringify(statuses) : formatList(statuses));
       });
     });
@@ -45,10 +49,10 @@ export function registerProjectionsCommands(program: Command): void {
   group
     .command("status")
     .description("Everything about one projection, or about each.")
-    .argument("[name]", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .argument("[name]", `a projection: ${names}`)
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async (name: string | undefined, { json }: { json?: boolean }) => {
-      const chosen = name === undefined ? projections : [projectionNamed(name)];
+      const chosen = name === undefined ? allProjections : [projectionNamed(name)];
       await withReadModel(async ({ database, lag }) => {
         const statuses = await projectionStatuses(database.db, chosen, lag);
         const shown = name === undefined ? statuses : statuses[0];
@@ -60,9 +64,10 @@ export function registerProjectionsCommands(program: Command): void {
     .command("rebuild")
     .description(
       "Rebuild a projection from the start of the log into shadow tables while the live ones keep " +
-        "serving, then switch over in one transaction. Interrupted, it resumes where it stopped.",
+        "serving, then switch over in one transaction. Interrupted, it resumes where it stopped. " +
+        "The event relay has no tables: rebuilding it publishes again from the start (or --from).",
     )
-    .argument("<name>", `a projection: ${projections.map((projection) => projection.name).join(", ")}`)
+    .argument("<name>", `a projection: ${names}`)
     .option("--dry-run", "say what it would do, change nothing")
     .option("--restart", "throw away an interrupted rebuild and start from the beginning of the log")
     .option(
@@ -70,6 +75,11 @@ export function registerProjectionsCommands(program: Command): void {
       "events per transaction",
       positiveInteger,
       defaultRebuildOptions.batchSize,
+    )
+    .option(
+      "--from <checkpoint>",
+      "event relay only: publish again after this checkpoint rather than from the start",
+      parseCheckpoint,
     )
     .option("--json", "machine-readable output (the plan, or the result)")
     .addOption(adminTokenOption())
@@ -80,13 +90,28 @@ export function registerProjectionsCommands(program: Command): void {
           dryRun?: boolean;
           restart?: boolean;
           batchSize: number;
+          from?: Checkpoint | undefined;
           json?: boolean;
           adminToken?: string;
         },
       ) => {
-        const projection = projectionNamed(name);
+        const chosen = projectionNamed(name);
         // A dry run changes nothing: anyone who may look may ask.
         if (!options.dryRun) requireOperator("projections rebuild", options.adminToken);
+        if (isOutbound(chosen)) {
+          await withReadModel(async ({ database: { db }, lag }) => {
+            const plan = options.dryRun
+              ? await planRedelivery(db, chosen, options.from, lag)
+              : await redeliver(db, chosen, options.from, `rebuild by ${hostname()}:${process.pid}`, lag);
+            console.log(
+              options.json ? JSON.stringify(plan) : formatRedelivery(plan, options.dryRun === true),
+            );
+          });
+          return;
+        }
+        if (options.from !== undefined)
+          throw new Error("--from is for the event relay; a read model is rebuilt from the start.");
+        const projection = projectionNamed(name, projections);
         await withReadModel(async ({ database, eventStore, lag }) => {
           const restart = options.restart ?? false;
           const plan = await planRebuild(database.db, projection, { restart, lag });
@@ -130,6 +155,8 @@ export function registerProjectionsCommands(program: Command): void {
     );
 }
 
+const names = allProjections.map((projection) => projection.name).join(", ");
+
 interface ReadModel {
   database: Database;
   /** The log when it is not in the database (EventStoreDB); then lags are counted through it. */
@@ -150,11 +177,4 @@ async function withReadModel(work: (readModel: ReadModel) => Promise<void>): Pro
     await eventStore?.close();
     await database.close();
   }
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed < 1 || parsed > 1_000_000)
-    throw new InvalidArgumentError("expected an integer from 1 to 1000000.");
-  return parsed;
 }

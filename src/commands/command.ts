@@ -35,6 +35,8 @@ export type CommandFailure = { ok: false; message: string } & (
   | { kind: "conflict"; code: "revision_mismatch"; expected: bigint; actual: bigint | null }
   | { kind: "conflict"; code: "write_conflict" }
   | { kind: "unavailable"; code: "overloaded" | "no_workers" | "store_unavailable" }
+  /** A queued command that kept failing for a passing reason: moved to the dead letters. */
+  | { kind: "unavailable"; code: "gave_up" }
   | { kind: "timeout"; code: "timeout" }
 );
 

@@ -95,11 +95,11 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope | string {
 }
 
 export function encodeOutcome(outcome: CommandOutcome): Uint8Array {
-  return encoder.encode(JSON.stringify(toWire(outcome)));
+  return encoder.encode(JSON.stringify(outcomeToJson(outcome)));
 }
 
 /** Bigints as decimal strings, spelled out: a JSON.stringify replacer would visit every value. */
-function toWire(outcome: CommandOutcome) {
+export function outcomeToJson(outcome: CommandOutcome) {
   if (!outcome.ok) {
     if (outcome.code !== "revision_mismatch") return outcome;
     return { ...outcome, expected: outcome.expected.toString(), actual: outcome.actual?.toString() ?? null };
@@ -124,7 +124,11 @@ type WireEvent = Omit<RecordedEvent, "revision" | "position" | "recordedAt"> & {
 
 /** The inverse of encodeOutcome; the worker is trusted, so only the bigints and dates are restored. */
 export function decodeOutcome(bytes: Uint8Array): CommandOutcome {
-  const json = JSON.parse(decoder.decode(bytes));
+  return outcomeFromJson(JSON.parse(decoder.decode(bytes)));
+}
+
+/** The inverse of outcomeToJson. */
+export function outcomeFromJson(json: ReturnType<typeof JSON.parse>): CommandOutcome {
   if (!json.ok) {
     if (json.code !== "revision_mismatch") return json as CommandFailure;
     const { expected, actual } = json as { expected: string; actual: string | null };

@@ -8,7 +8,10 @@ import { BasketBody, CreatedBasketBody } from "./command-reply.js";
 import { defaultHttpLimits, type HttpLimits, registerLimits, serverLimits } from "./limits.js";
 import { answerClientError, answerFrameworkError, Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
+import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { commandStatusRoutes } from "./routes/command-status.js";
+import { demoPage } from "./routes/demo-page.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -19,6 +22,8 @@ export interface HttpAppOptions {
   commands?: BasketCommandRoutesOptions | undefined;
   /** The read side (GET routes over the read model). */
   queries?: BasketQueryRoutesOptions | undefined;
+  /** GET /baskets/:id/live (Server-Sent Events). */
+  live?: BasketLiveRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
   metrics?: Registry;
   /** Basket tokens and the operator's credential; needed by the command and query routes. */
@@ -75,7 +80,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: docsPrefix });
 
   if (options.commands) await app.register(basketCommandRoutes, options.commands);
+  const asyncCommands = options.commands?.asyncCommands;
+  if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
+  if (options.live) await app.register(basketLiveRoutes, options.live);
+  if (options.commands && options.live) await app.register(demoPage);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   return app;
 }

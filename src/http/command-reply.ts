@@ -1,6 +1,11 @@
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import { type CommandOutcome, type CommandSuccess, statusOfFailure } from "../commands/command.js";
+import {
+  type CommandFailure,
+  type CommandOutcome,
+  type CommandSuccess,
+  statusOfFailure,
+} from "../commands/command.js";
 import { sendProblem } from "./problem.js";
 
 export const BasketBody = Type.Object(
@@ -47,15 +52,28 @@ export function replyWithOutcome(
   created?: { token: string },
 ): FastifyReply {
   if (outcome.ok) return replyWithBasket(reply, outcome, created);
+  if (outcome.kind === "unavailable") reply.header("retry-after", "1");
+  const { status, code, detail, extra } = problemOfFailure(outcome);
+  return sendProblem(reply, status, code, detail, extra);
+}
+
+/** How a failed command is told over HTTP. */
+export function problemOfFailure(outcome: CommandFailure) {
   if (outcome.code === "revision_mismatch") {
-    return sendProblem(reply, 412, outcome.code, outcome.message, {
+    const extra = {
       expectedRevision: Number(outcome.expected),
       actualRevision: outcome.actual === null ? null : Number(outcome.actual),
-    });
+    };
+    return { status: 412, code: outcome.code, detail: outcome.message, extra };
   }
-  if (outcome.kind === "unavailable") reply.header("retry-after", "1");
-  return sendProblem(reply, statusOfFailure[outcome.kind], outcome.code, outcome.message);
+  return { status: statusOfFailure[outcome.kind], code: outcome.code, detail: outcome.message, extra: {} };
 }
+
+/** The basket after a command, as the body of a success. */
+export const basketAfter = (outcome: CommandSuccess) => ({
+  ...outcome.basket,
+  revision: Number(outcome.revision),
+});
 
 function replyWithBasket(
   reply: FastifyReply,
@@ -65,5 +83,5 @@ function replyWithBasket(
   reply.code(created ? 201 : 200).header("etag", `"${outcome.revision}"`);
   if (outcome.position !== null) reply.header("x-global-position", outcome.position.toString());
   if (outcome.duplicate) reply.header("idempotent-replayed", "true");
-  return reply.send({ ...outcome.basket, revision: Number(outcome.revision), ...created });
+  return reply.send({ ...basketAfter(outcome), ...created });
 }

@@ -51,8 +51,23 @@ export function sendProblem(
   return reply
     .code(status)
     .type("application/problem+json")
-    .send({ type: `/problems/${code}`, title: titles[status] ?? "Error", status, code, detail, ...extra });
+    .send(problemBody(status, code, detail, extra));
 }
+
+/** The problem object itself, also where one is carried inside another answer (a command's status). */
+export const problemBody = (
+  status: number,
+  code: string,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+) => ({
+  type: `/problems/${code}`,
+  title: titles[status] ?? "Error",
+  status,
+  code,
+  ...(detail === undefined ? {} : { detail }),
+  ...extra,
+});
 
 /**
  * Turns fastify's own errors (validation, parsing, size) and anything unexpected into problems.
@@ -113,7 +128,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
       : error.code === "HPE_HEADER_OVERFLOW"
         ? [431, "headers_too_large"]
         : [400, "malformed_request"];
-  const body = JSON.stringify({ type: `/problems/${code}`, title: titles[status], status, code });
+  const body = JSON.stringify(problemBody(status, code));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +

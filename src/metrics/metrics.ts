@@ -82,6 +82,12 @@ export function createMetrics(live: () => Partial<LiveCounts> = () => ({})) {
       "Times this worker's partitions changed.",
       (c) => c.rebalances,
     ),
+    queuedCommands: new Counter({
+      name: "basket_queued_commands_total",
+      help: "Deliveries of queued (Prefer: respond-async) commands, by what became of them: succeeded, failed (refused), retried, dead_lettered.",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
     projectionLag: new Gauge({
       name: "projection_lag_seconds",
       help: "Commit time of a projection's last batch less the recording time of its last event.",

@@ -1,12 +1,18 @@
+import { eventRelay } from "../relay/event-relay.js";
 import { basketsProjection } from "./baskets/baskets-projection.js";
 import { productPopularityProjection } from "./product-popularity/product-popularity-projection.js";
-import type { Projection } from "./projection.js";
+import type { Projection, ProjectionInfo } from "./projection.js";
 
-/** Every projection the service runs, by name. */
+/** Every read-model projection the service runs. */
 export const projections: readonly Projection[] = [basketsProjection, productPopularityProjection];
 
+/** Every projection there is, the event relay (an outbound projection, src/relay) included. */
+export const allProjections: readonly ProjectionInfo[] = [...projections, eventRelay];
+
 /** The projection of that name; an error naming the known ones otherwise. */
-export function projectionNamed(name: string, among: readonly Projection[] = projections): Projection {
+export function projectionNamed(name: string): ProjectionInfo;
+export function projectionNamed<P extends ProjectionInfo>(name: string, among: readonly P[]): P;
+export function projectionNamed(name: string, among: readonly ProjectionInfo[] = allProjections) {
   const found = among.find((projection) => projection.name === name);
   if (!found)
     throw new Error(

@@ -6,7 +6,7 @@ import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.j
 import { Wakeup } from "../eventstore/wakeup.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { readModelAdvancedChannel } from "./notifications.js";
-import type { Projection } from "./projection.js";
+import { isOutbound, type OutboundProjection, type Projection } from "./projection.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
 
 export type RunnerState = "starting" | "standby" | "running" | "needs_rebuild" | "stopped";
@@ -39,7 +39,9 @@ class LostOwnership extends Error {}
  * processes: it holds a PostgreSQL advisory lock on a connection of its own, and a standby
  * takes over when that session ends. Each batch and its checkpoint commit in one transaction,
  * and the checkpoint only moves from where the batch started, so nothing is applied twice or
- * skipped — even by a runner that lost its lock without noticing.
+ * skipped — even by a runner that lost its lock without noticing. An outbound projection (the
+ * event relay) delivers each batch before that transaction: nothing is skipped, but a batch may
+ * be delivered twice (see OutboundProjection).
  */
 export class ProjectionRunner {
   #state: RunnerState = "starting";
@@ -49,7 +51,7 @@ export class ProjectionRunner {
   constructor(
     private readonly database: Database,
     private readonly store: EventStore,
-    private readonly projection: Projection,
+    private readonly projection: Projection | OutboundProjection,
     private readonly options: RunnerOptions,
   ) {}
 
@@ -136,19 +138,53 @@ export class ProjectionRunner {
     this.#state = "running";
     log.info({ owner: this.options.owner }, "active runner");
     let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
-    const pages = this.store.follow({
-      after: checkpoint,
-      limit: this.options.batchSize,
-      streamPrefix,
-      pollMs: this.options.pollMs,
-      signal: this.#stop.signal,
-    });
-    for await (const page of pages) {
-      await this.applyBatch(db, checkpoint, page.events, page.checkpoint);
-      checkpoint = page.checkpoint;
-      this.options.onBatch?.(page.events, Date.now());
-      await yieldToEventLoop();
+    // Idle, no batch would find out that the checkpoint was moved (an outbound projection's
+    // rebuild moves it back): now and then, between batches, the runner looks at the row itself.
+    const moved = new AbortController();
+    let busy = false;
+    let looking: Promise<void> = Promise.resolve();
+    let lost: unknown;
+    const watch = setInterval(() => {
+      if (busy) return;
+      looking = this.checkUnmoved(db, checkpoint).catch((error) => {
+        lost = error;
+        moved.abort();
+      });
+    }, this.options.pollMs);
+    try {
+      const pages = this.store.follow({
+        after: checkpoint,
+        limit: this.options.batchSize,
+        streamPrefix,
+        pollMs: this.options.pollMs,
+        signal: AbortSignal.any([this.#stop.signal, moved.signal]),
+      });
+      for await (const page of pages) {
+        busy = true;
+        await looking; // never a look on this connection while a batch's transaction is open
+        if (lost) break;
+        await this.applyBatch(db, checkpoint, page.events, page.checkpoint);
+        checkpoint = page.checkpoint;
+        busy = false;
+        this.options.onBatch?.(page.events, Date.now());
+        await yieldToEventLoop();
+      }
+    } finally {
+      clearInterval(watch);
+      await looking;
     }
+    if (lost) throw lost;
+  }
+
+  private async checkUnmoved(db: Kysely<Tables>, checkpoint: Checkpoint | undefined): Promise<void> {
+    const { name, version } = this.projection;
+    const row = await db
+      .selectFrom("projection_checkpoints")
+      .select(["checkpoint", "version"])
+      .where("name", "=", name)
+      .executeTakeFirst();
+    if ((row?.checkpoint ?? undefined) !== checkpoint || row?.version !== version)
+      throw new LostOwnership(`${name}: the checkpoint moved (another runner, or a rebuild)`);
   }
 
   private async applyBatch(
@@ -158,8 +194,11 @@ export class ProjectionRunner {
     to: Checkpoint,
   ): Promise<void> {
     const { name, version } = this.projection;
+    const projection = this.projection;
+    // Outside the transaction: should it not commit, the batch is delivered again (at least once).
+    if (isOutbound(projection)) await projection.deliver(events);
     await db.transaction().execute(async (trx) => {
-      await this.projection.apply(trx, events);
+      if (!isOutbound(projection)) await projection.apply(trx, events);
       const moved = await trx
         .updateTable("projection_checkpoints")
         .set({
@@ -176,7 +215,8 @@ export class ProjectionRunner {
         .executeTakeFirst();
       if (moved.numUpdatedRows !== 1n)
         throw new LostOwnership(`${name}: the checkpoint moved (another runner, or a rebuild switched over)`);
-      await sql`select pg_notify(${readModelAdvancedChannel}, ${name})`.execute(trx);
+      if (!isOutbound(projection))
+        await sql`select pg_notify(${readModelAdvancedChannel}, ${name})`.execute(trx);
       await this.options.beforeCommit?.(events);
     });
   }

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Tables } from "../db/tables.js";
 import { advisoryLockHolders, type LockHolder, rebuildLock, runnerLock } from "./advisory-locks.js";
 import { type Lag, type LagCounter, lagBehind } from "./log-lag.js";
-import type { Projection } from "./projection.js";
+import type { ProjectionInfo } from "./projection.js";
 import { rebuildCheckpointName } from "./rebuild/rebuild-plan.js";
 import { shadowSchemaName } from "./rebuild/shadow-schema.js";
 
@@ -63,7 +63,7 @@ export interface RebuildStatus {
  */
 export async function projectionStatuses(
   db: Kysely<Tables>,
-  projections: readonly Projection[],
+  projections: readonly ProjectionInfo[],
   lag: LagCounter = (checkpoint, prefix) => lagBehind(db, checkpoint, prefix),
 ): Promise<ProjectionStatus[]> {
   const names = projections.flatMap((projection) => [

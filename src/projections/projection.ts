@@ -6,11 +6,10 @@ import type { ReadModelTables } from "./tables.js";
 /** A table of the read model that a projection writes (the checkpoints belong to the runner). */
 export type ReadModelTable = Exclude<keyof ReadModelTables, "projection_checkpoints">;
 
-/**
- * A read model kept from the global log. The runner hands it batches of events in log order,
- * inside the transaction that also moves its checkpoint.
- */
-export interface Projection {
+/** What every projection has, and all that status and listing need of one. */
+export interface ProjectionInfo {
+  /** Set on outbound projections, whose target is outside the database; read models have none. */
+  readonly kind?: "outbound";
   readonly name: string;
   /** Bump it when what the projection writes changes: the read model must then be rebuilt. */
   readonly version: number;
@@ -22,6 +21,31 @@ export interface Projection {
    * so it never holds one the live runner waits for while waiting for one the runner holds.
    */
   readonly tables: readonly ReadModelTable[];
+}
+
+/**
+ * A read model kept from the global log. The runner hands it batches of events in log order,
+ * inside the transaction that also moves its checkpoint: exactly once.
+ */
+export interface Projection extends ProjectionInfo {
   /** Idempotent: applying an event that was already applied changes nothing. */
   apply(trx: Transaction<Tables>, events: RecordedEvent[]): Promise<void>;
 }
+
+/**
+ * A projection whose target is outside the database, such as the event relay (src/relay), which
+ * publishes to JetStream. The runner delivers a batch before the transaction that moves the
+ * checkpoint, and that delivery cannot be part of it: a crash, or a lost lock, between the two
+ * delivers the batch again. At least once, by design — the target must drop what it already has
+ * (JetStream by `Nats-Msg-Id`, consumers by event id). A rebuild is a re-delivery from an
+ * earlier checkpoint. It writes no tables.
+ */
+export interface OutboundProjection extends ProjectionInfo {
+  readonly kind: "outbound";
+  readonly tables: readonly [];
+  /** Resolves once the target has taken every event of the batch, in order; throws otherwise. */
+  deliver(events: RecordedEvent[]): Promise<void>;
+}
+
+export const isOutbound = (projection: ProjectionInfo): projection is OutboundProjection =>
+  projection.kind === "outbound";

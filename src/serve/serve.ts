@@ -4,12 +4,20 @@ import type { Logger } from "pino";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
 import { persistedTokenSecret } from "../access/token-secret-file.js";
+import { AsyncCommands } from "../commands/async/async-commands.js";
+import { type CommandStatusStore, InMemoryCommandStatusStore } from "../commands/async/command-status.js";
+import { InProcessCommandQueue } from "../commands/async/in-process-command-queue.js";
+import { QueuedCommandProcessor } from "../commands/async/queued-command-processor.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
+import { JetStreamCommandQueue } from "../commands/nats/jetstream-command-queue.js";
+import { KvCommandStatusStore } from "../commands/nats/kv-command-status.js";
 import { KvCreateKeys } from "../commands/nats/kv-create-keys.js";
 import { NatsCommandBus } from "../commands/nats/nats-command-bus.js";
 import { startNatsWorker } from "../commands/nats/nats-worker.js";
+import { startQueuedCommandConsumer } from "../commands/nats/queued-command-consumer.js";
+import { commandStatusBucket } from "../commands/nats/subjects.js";
 import { agreeOnPartitions } from "../commands/routing/routing-config.js";
 import { type Config, ConfigError } from "../config.js";
 import { openDatabase } from "../db/database.js";
@@ -17,12 +25,16 @@ import { migrateToLatest } from "../db/migrate.js";
 import { eventStoreBeside } from "../eventstore/open-event-store.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
-import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
+import { FeedListeners, feedingAppends } from "../live/basket-event-feed.js";
+import { JetStreamEventFeed } from "../live/jetstream-event-feed.js";
+import { createMetrics, type LiveCounts, type Metrics } from "../metrics/metrics.js";
 import { connectNats, natsHost } from "../nats/connection.js";
 import { projections } from "../projections/all-projections.js";
+import { isOutbound, type OutboundProjection } from "../projections/projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
 import { BasketQueries } from "../queries/basket-queries.js";
 import { RevisionWaiter } from "../queries/revision-waiter.js";
+import { ensureEventsStream, eventRelayProjection } from "../relay/event-relay.js";
 import { version } from "../version.js";
 
 export const roles = ["api", "worker", "projector", "all"] as const;
@@ -39,7 +51,8 @@ export interface Running {
  * The wiring of every process role, in one place:
  * - api: HTTP commands → NATS request-reply (to the basket's partition), and HTTP queries → the read model.
  * - worker: NATS queue group → command handler → event store.
- * - projector: the projections, global log → read model (one active runner each across processes).
+ * - projector: the projections, global log → read model (one active runner each across processes),
+ *   and the event relay, global log → JetStream (with NATS_URL).
  * - all: every one of them; without NATS_URL commands are handled in-process (the embedded default).
  */
 export async function serve(role: Role, config: Config, log: Logger): Promise<Running> {
@@ -78,8 +91,10 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     stops.push(closeStore);
     if (config.migrateOnStart) await migrateToLatest(database);
 
+    // Without NATS this process is the only writer: its own appends feed the live basket pages.
+    const inProcessFeed = config.natsUrl ? undefined : new FeedListeners();
     const handler = runs("commands")
-      ? new BasketCommandHandler(store, {
+      ? new BasketCommandHandler(inProcessFeed ? feedingAppends(store, inProcessFeed) : store, {
           ...defaultHandlerOptions,
           cacheMaxBaskets: config.cacheMaxBaskets,
           cacheIdleMs: config.cacheIdleMs,
@@ -89,7 +104,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     if (handler) liveCounts.push(() => handler.stats);
 
     let nc: NatsConnection | undefined;
-    if (config.natsUrl && role !== "projector") {
+    if (config.natsUrl) {
       const connection = await connectNats(config.natsUrl, config.nats, {
         name: `basket-${role}`,
         maxReconnectAttempts: -1,
@@ -114,14 +129,33 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       liveCounts.push(() => ({ partitionsOwned: worker.partitions.length, rebalances: worker.rebalances }));
       stops.push(() => worker.stop());
       log.info({ subjects: `${config.subjectPrefix}.cmd.*` }, "worker serving basket commands");
+
+      const { maxInFlight, ackWaitMs, maxAckPending } = config.asyncCommands;
+      const processor = queuedCommandProcessor(handler, await kvStatuses(nc, config), config, log, metrics);
+      const consumer = await startQueuedCommandConsumer(nc, processor, {
+        subjectPrefix: config.subjectPrefix,
+        maxInFlight,
+        ackWaitMs,
+        maxAckPending,
+        log,
+      });
+      stops.push(() => consumer.stop());
     }
 
     if (runs("projections")) {
       const owner = `${hostname()}:${process.pid}`;
-      const runners = projections.map(
+      // The event relay is a projection too; it needs NATS, so without it only the read models run.
+      let relay: OutboundProjection | undefined;
+      if (nc) {
+        await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
+        relay = eventRelayProjection(nc, config.subjectPrefix);
+      } else log.info("no NATS_URL: the event relay does not run");
+      const runners = [...projections, ...(relay ? [relay] : [])].map(
         (projection) =>
           new ProjectionRunner(database, store, projection, {
             ...defaultRunnerOptions,
+            // A batch the relay publishes twice after a crash stays small.
+            ...(isOutbound(projection) ? { batchSize: 1_000 } : {}),
             owner,
             log,
             onBatch: (events, committedAt) => {
@@ -142,6 +176,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // Every role listens: the API's routes where it serves them, /metrics everywhere.
     let commands: HttpAppOptions["commands"];
     let queries: HttpAppOptions["queries"];
+    let live: HttpAppOptions["live"];
     let access: HttpAppOptions["access"];
     if (runs("http")) {
       const secrets =
@@ -153,6 +188,12 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
         cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
       };
       if (nc) {
+        await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
+        const feed = await JetStreamEventFeed.start(nc, config.subjectPrefix, log);
+        stops.push(() => feed.stop());
+        live = { store, feed };
+      } else live = { store, feed: inProcessFeed as FeedListeners };
+      if (nc) {
         await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
         commands = {
           bus: new NatsCommandBus(nc, {
@@ -161,11 +202,23 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
             timeoutMs: config.commandTimeoutMs,
           }),
           createKeys: await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`),
+          asyncCommands: new AsyncCommands(
+            await JetStreamCommandQueue.open(nc, config.subjectPrefix),
+            await kvStatuses(nc, config),
+          ),
         };
       } else {
+        const inProcess = handler as BasketCommandHandler;
+        const statuses = new InMemoryCommandStatusStore(config.asyncCommands.statusTtlMs);
+        const queue = new InProcessCommandQueue(
+          queuedCommandProcessor(inProcess, statuses, config, log, metrics),
+          config.asyncCommands.maxInFlight,
+        );
+        stops.push(() => queue.stop());
         commands = {
-          bus: new InProcessCommandBus(handler as BasketCommandHandler, metrics),
+          bus: new InProcessCommandBus(inProcess, metrics),
           createKeys: new InMemoryCreateKeys(),
+          asyncCommands: new AsyncCommands(queue, statuses),
         };
       }
       const basketQueries = new BasketQueries(database.db);
@@ -180,6 +233,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       version,
       commands,
       queries,
+      live,
       access,
       trustProxy: config.trustProxy,
       limits: config.http,
@@ -193,3 +247,24 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     throw error;
   }
 }
+
+const kvStatuses = (nc: NatsConnection, config: Config) =>
+  KvCommandStatusStore.open(nc, commandStatusBucket(config.subjectPrefix), config.asyncCommands.statusTtlMs);
+
+const queuedCommandProcessor = (
+  handler: BasketCommandHandler,
+  statuses: CommandStatusStore,
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+) =>
+  new QueuedCommandProcessor(
+    handler,
+    statuses,
+    {
+      maxDeliveries: config.asyncCommands.maxDeliveries,
+      retryDelayMs: config.asyncCommands.retryDelayMs,
+    },
+    log,
+    metrics,
+  );

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type JetStreamManager, type NatsConnection, nanos } from "nats";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { toEventLine } from "../../src/cli/events/event-line.js";
 import type { Database } from "../../src/db/database.js";
+import { toEventLine } from "../../src/eventstore/event-line.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { operatorEnv } from "../support/baskets.js";

@@ -106,7 +106,9 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     for (const refused of [unknownStatus, unknownRebuild, missing, batchSize, subcommand])
       expect(refused.code).toBe(1);
     for (const unknown of [unknownStatus, unknownRebuild])
-      expect(unknown.text).toBe('basket: Unknown projection "nope": known are baskets, product-popularity');
+      expect(unknown.text).toBe(
+        'basket: Unknown projection "nope": known are baskets, product-popularity, event-relay',
+      );
     expect(missing.text).toContain("error: missing required argument 'name'");
     expect(batchSize.text).toContain("expected an integer from 1 to 1000000");
     expect(subcommand.text).toContain("error: unknown command 'frobnicate'");
@@ -310,6 +312,8 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     expect(after.map((status) => [status.name, status.state, status.lock])).toEqual([
       ["baskets", "needs_rebuild", null],
       ["product-popularity", "stopped", null],
+      // The event relay runs only with NATS: listed, stopped.
+      ["event-relay", "stopped", null],
     ]);
     expect(after[0]?.rebuild?.lock).toBeNull();
     const text = await basket(["projections", "status", "baskets"], env);

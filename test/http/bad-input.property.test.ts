@@ -176,6 +176,10 @@ describe("the API given arbitrary requests", () => {
       ),
       accept: fc.constantFrom("text/html", "*/*", "application/problem+json;q=0"),
       "x-forwarded-for": printable,
+      prefer: fc.oneof(
+        fc.constantFrom("respond-async", "respond-async, wait=1", "return=minimal"),
+        printable,
+      ),
       [hostileHeaderName]: printable,
     },
     { requiredKeys: [] },
@@ -194,6 +198,8 @@ describe("the API given arbitrary requests", () => {
       route: fc.constant(route),
       broken: fc.uniqueArray(fc.constantFrom(...parts), { minLength: 1, maxLength: 2 }),
       basket: fc.integer({ min: 0, max: 2 }),
+      // A quarter of the commands go through the JetStream work queue instead (Prefer: respond-async).
+      queued: fc.boolean().chain((queued) => (queued ? fc.boolean() : fc.constant(false))),
       id: fc.oneof(fc.constant("unknown"), hostileText),
       sku: hostileText,
       query,
@@ -209,6 +215,20 @@ describe("the API given arbitrary requests", () => {
   });
 
   const events = () => cluster.countEvents();
+
+  /** The status of a queued command once a worker has finished with it (or 10 s have passed). */
+  const settled = async (commandId: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const answer = await cluster.app.inject({
+        url: `/commands/${encodeURIComponent(commandId)}`,
+        headers: adminAuth,
+      });
+      const status = answer.json() as { status: string; problem?: { code: string } };
+      if (status.status === "succeeded" || status.status === "failed" || Date.now() > deadline) return status;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
 
   /** Never a 500; every error a problem with a code; the store, healthy, never the one refusing. */
   const expectAnswerOrProblem = (response: {
@@ -280,6 +300,7 @@ describe("the API given arbitrary requests", () => {
             baskets[given.index]?.id === basketId);
         const sentHeaders = {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(generated.queued ? { prefer: "respond-async" } : {}),
           ...(broken.has("headers") ? generated.headers : {}),
           ...auth,
         };
@@ -291,7 +312,11 @@ describe("the API given arbitrary requests", () => {
           headers: sentHeaders,
           ...(body === undefined ? {} : { payload: body }),
         } as InjectOptions);
+        // A queued command is counted once a worker is done with it, and it writes only if it succeeded.
+        const queued = response.statusCode === 202 ? await settled(response.json().commandId) : undefined;
         const written = (await events()) - before;
+        if (queued) expect(queued.status, JSON.stringify(queued)).toMatch(/^(succeeded|failed)$/);
+        if (queued?.status === "failed") expect(written, JSON.stringify(queued)).toBe(0);
 
         const status = response.statusCode;
         expectAnswerOrProblem(response);

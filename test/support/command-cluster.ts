@@ -1,7 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "nats";
 import { pino } from "pino";
+import { AsyncCommands } from "../../src/commands/async/async-commands.js";
+import {
+  type QueuedCommandOptions,
+  QueuedCommandProcessor,
+} from "../../src/commands/async/queued-command-processor.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
+import { JetStreamCommandQueue } from "../../src/commands/nats/jetstream-command-queue.js";
+import { KvCommandStatusStore } from "../../src/commands/nats/kv-command-status.js";
 import { KvCreateKeys } from "../../src/commands/nats/kv-create-keys.js";
 import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
 import {
@@ -9,6 +16,17 @@ import {
   type NatsWorkerOptions,
   startNatsWorker,
 } from "../../src/commands/nats/nats-worker.js";
+import {
+  type QueuedCommandConsumer,
+  type QueuedCommandConsumerOptions,
+  startQueuedCommandConsumer,
+} from "../../src/commands/nats/queued-command-consumer.js";
+import {
+  commandQueueStream,
+  commandStatusBucket,
+  deadLetterStream,
+} from "../../src/commands/nats/subjects.js";
+import type { EventStore } from "../../src/eventstore/port.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
 import { defaultHttpLimits } from "../../src/http/limits.js";
 import { projections } from "../../src/projections/all-projections.js";
@@ -21,37 +39,69 @@ import { connectNats, uniquePrefix } from "./nats.js";
 
 const silent = pino({ level: "silent" });
 
+export interface AsyncOptions extends QueuedCommandOptions {
+  maxInFlight: number;
+  ackWaitMs: number;
+  maxAckPending: number;
+  statusTtlMs: number;
+  beforeAck?: QueuedCommandConsumerOptions["beforeAck"] | undefined;
+}
+
+export const defaultAsyncOptions: AsyncOptions = {
+  maxInFlight: 8,
+  ackWaitMs: 2_000,
+  maxAckPending: 1_000,
+  maxDeliveries: 3,
+  retryDelayMs: 50,
+  statusTtlMs: 60_000,
+};
+
 /**
- * The command path as deployed — HTTP API → NATS request-reply → worker queue group → event store
- * (PostgreSQL unless told otherwise) — in one test process: each worker has its own NATS
- * connection and its own cache. With `readSide`, the projections run too and the API serves the
- * query routes.
+ * The command path as deployed — HTTP API → NATS request-reply (or, with Prefer: respond-async,
+ * the JetStream work queue) → worker → event store (PostgreSQL unless told otherwise) — in one
+ * test process: each worker has its own NATS connection and its own cache. With `readSide`, the
+ * projections run too and the API serves the query routes.
  */
 export async function startCommandCluster(options: {
   workers: number;
   timeoutMs?: number;
   routing?: NatsWorkerOptions["routing"];
+  async?: Partial<AsyncOptions>;
   readSide?: { waitTimeoutMs: number };
   backend?: StoreBackend;
 }) {
   const routing = options.routing ?? { mode: "shared", partitions: 8 };
+  const asyncOptions = { ...defaultAsyncOptions, ...options.async };
   const prefix = uniquePrefix();
   const opened = await openTestStore(options.backend ?? "postgres");
   const { database, store } = opened;
   const connections: NatsConnection[] = [];
-  const workers: { worker: NatsWorker; handler: BasketCommandHandler }[] = [];
-  const addWorker = async () => {
+  const workers: { worker: NatsWorker; handler: BasketCommandHandler; consumer: QueuedCommandConsumer }[] =
+    [];
+  /** A worker of its own store (one made to stall, say) when given one. */
+  const addWorker = async (workerStore: EventStore = store) => {
     const nc = await connectNats("test-worker");
     connections.push(nc);
-    const handler = new BasketCommandHandler(store, defaultHandlerOptions);
+    const handler = new BasketCommandHandler(workerStore, defaultHandlerOptions);
     const worker = await startNatsWorker(nc, handler, {
       subjectPrefix: prefix,
       version: "0.0.0-test",
       log: silent,
       routing,
     });
-    workers.push({ worker, handler });
-    return { worker, handler };
+    const statuses = await KvCommandStatusStore.open(
+      nc,
+      commandStatusBucket(prefix),
+      asyncOptions.statusTtlMs,
+    );
+    const processor = new QueuedCommandProcessor(handler, statuses, asyncOptions, silent);
+    const consumer = await startQueuedCommandConsumer(nc, processor, {
+      ...asyncOptions,
+      subjectPrefix: prefix,
+      log: silent,
+    });
+    workers.push({ worker, handler, consumer });
+    return { worker, handler, consumer };
   };
   for (let i = 0; i < options.workers; i++) await addWorker();
 
@@ -63,6 +113,12 @@ export async function startCommandCluster(options: {
     partitions: routing.partitions,
     timeoutMs: options.timeoutMs ?? 5_000,
   });
+  const statuses = await KvCommandStatusStore.open(
+    apiNc,
+    commandStatusBucket(prefix),
+    asyncOptions.statusTtlMs,
+  );
+  const asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(apiNc, prefix), statuses);
   let queries: HttpAppOptions["queries"];
   const runners: ProjectionRunner[] = [];
   if (options.readSide) {
@@ -83,7 +139,7 @@ export async function startCommandCluster(options: {
   }
   const app: FastifyInstance = await buildHttpApp({
     logger: silent,
-    commands: { bus, createKeys },
+    commands: { bus, createKeys, asyncCommands },
     queries,
     access: testAccess(),
     // Tests send many requests from one address, on a busy machine: no rate limit, no shedding
@@ -103,6 +159,7 @@ export async function startCommandCluster(options: {
     store,
     app,
     apiNc,
+    asyncCommands,
     workers,
     addWorker,
     database,
@@ -112,14 +169,20 @@ export async function startCommandCluster(options: {
       await app.close();
       await queries?.waiter.close();
       for (const runner of runners) await runner.stop();
-      for (const { worker } of workers) await worker.stop();
+      for (const { worker, consumer } of workers) {
+        await consumer.stop();
+        await worker.stop();
+      }
       await apiNc
         .jetstreamManager()
         .then((jsm) =>
           Promise.all(
-            ["create-keys", "routing", "workers"].map((bucket) =>
-              jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {}),
-            ),
+            [
+              ...["create-keys", "routing", "workers"].map((bucket) => `KV_${prefix}-${bucket}`),
+              `KV_${commandStatusBucket(prefix)}`,
+              commandQueueStream(prefix),
+              deadLetterStream(prefix),
+            ].map((stream) => jsm.streams.delete(stream).catch(() => {})),
           ),
         )
         .catch(() => {});

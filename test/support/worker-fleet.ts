@@ -3,6 +3,11 @@ import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { CommandOutcome } from "../../src/commands/command.js";
 import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
+import {
+  commandQueueStream,
+  commandStatusBucket,
+  deadLetterStream,
+} from "../../src/commands/nats/subjects.js";
 import { createPostgresDatabase } from "./databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "./nats.js";
 import { type ServiceProcess, startCli } from "./processes.js";
@@ -25,6 +30,7 @@ export async function startWorkerFleet(options: {
   partitions: number;
   routing?: "affinity" | "shared";
   logLevel?: string;
+  env?: Record<string, string>;
 }) {
   const database = await createPostgresDatabase();
   const prefix = uniquePrefix("aff");
@@ -39,6 +45,7 @@ export async function startWorkerFleet(options: {
     MEMBER_TTL_MS: "1000",
     PORT: "0",
     LOG_LEVEL: options.logLevel ?? "info",
+    ...options.env,
   };
   const processes: ServiceProcess[] = [];
   const nc: NatsConnection = await connectNats("fleet-client");
@@ -50,6 +57,8 @@ export async function startWorkerFleet(options: {
 
   const fleet = {
     prefix,
+    /** The fleet client's NATS connection. */
+    nc,
     databaseUrl: database.url,
     processes,
     env,
@@ -117,8 +126,13 @@ export async function startWorkerFleet(options: {
         await worker.exited;
       }
       const jsm = await nc.jetstreamManager();
-      for (const bucket of ["routing", "workers"])
-        await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
+      for (const stream of [
+        ...["routing", "workers"].map((bucket) => `KV_${prefix}-${bucket}`),
+        `KV_${commandStatusBucket(prefix)}`,
+        commandQueueStream(prefix),
+        deadLetterStream(prefix),
+      ])
+        await jsm.streams.delete(stream).catch(() => {});
       await nc.close();
       await database.drop();
     },

@@ -50,5 +50,6 @@ export const fold = (events: Iterable<BasketEvent>, from: Basket = initialBasket
 };
 
 function unknownEvent(event: never): never {
-  throw new Error(`Unknown basket event: ${JSON.stringify(event)}`);
+  // By type: a recorded event carries bigints, which JSON.stringify refuses.
+  throw new Error(`Unknown basket event: ${JSON.stringify((event as { type: unknown }).type)}`);
 }

@@ -73,3 +73,11 @@ export function parseStreamPrefix(value: string): string {
     throw new InvalidArgumentError("A stream prefix is not empty; leave the option out for every stream.");
   return value;
 }
+
+/** A count: an integer from 1 to 1,000,000. */
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 1 || parsed > 1_000_000)
+    throw new InvalidArgumentError("expected an integer from 1 to 1000000.");
+  return parsed;
+}

@@ -2,8 +2,8 @@ import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { toEventLine } from "../../eventstore/event-line.js";
 import type { Checkpoint, EventStore } from "../../eventstore/port.js";
-import { toEventLine } from "./event-line.js";
 import type { Progress } from "./progress.js";
 import { type LogRange, readRange } from "./read-range.js";
 

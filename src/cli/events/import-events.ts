@@ -1,5 +1,5 @@
+import { type ImportedEvent, parseEventLine } from "../../eventstore/event-line.js";
 import type { EventStore, ExpectedRevision, NewEvent } from "../../eventstore/port.js";
-import { type ImportedEvent, parseEventLine } from "./event-line.js";
 import type { Progress } from "./progress.js";
 
 export interface ImportOptions {

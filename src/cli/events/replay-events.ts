@@ -1,13 +1,7 @@
-import {
-  ErrorCode,
-  headers,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-  type PubAck,
-} from "nats";
-import type { Checkpoint, EventStore, RecordedEvent } from "../../eventstore/port.js";
-import { toEventLine } from "./event-line.js";
+import { ErrorCode, headers, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
+import { encodeEventLine } from "../../eventstore/event-line.js";
+import type { Checkpoint, EventStore } from "../../eventstore/port.js";
+import { OrderedPublisher } from "../../jetstream/ordered-publisher.js";
 import { Pacer } from "./pacer.js";
 import type { Progress } from "./progress.js";
 import { type LogRange, readRange } from "./read-range.js";
@@ -23,9 +17,6 @@ export type ReplaySummary = {
   /** The checkpoint of the last event published: `--from` it to go on. */
   last: Checkpoint | undefined;
 } & ({ jetStream: string; stored: number; duplicates: number } | { jetStream?: undefined });
-
-/** JetStream acknowledgements awaited at once: enough to keep the connection busy, bounded memory. */
-const acksInFlight = 64;
 
 /**
  * Publishes a range of the log to a NATS subject, each message the event as an export line
@@ -45,8 +36,6 @@ export async function replayEvents(
 ): Promise<ReplaySummary> {
   const pacer = new Pacer(target.rate);
   const bound = await jetStreamFor(nc, target.subject);
-  const encoder = new TextEncoder();
-  const payload = (event: RecordedEvent) => encoder.encode(JSON.stringify(toEventLine(event)));
   let events = 0;
   let last: Checkpoint | undefined;
 
@@ -56,7 +45,7 @@ export async function replayEvents(
         await pacer.next();
         const h = headers();
         h.set("Nats-Msg-Id", event.id);
-        nc.publish(target.subject, payload(event), { headers: h });
+        nc.publish(target.subject, encodeEventLine(event), { headers: h });
         events++;
         last = event.checkpoint;
         progress.add(1);
@@ -68,32 +57,17 @@ export async function replayEvents(
   }
 
   const { js, stream } = bound;
-  let stored = 0;
-  let duplicates = 0;
-  const pending: Promise<PubAck>[] = [];
-  const settleOldest = async () => {
-    const ack = await (pending.shift() as Promise<PubAck>);
-    if (ack.duplicate) duplicates++;
-    else stored++;
-    progress.add(1);
-  };
+  const publisher = new OrderedPublisher(js, stream, () => progress.add(1));
   for await (const page of readRange(store, range)) {
     for (const event of page) {
       await pacer.next();
-      const ack = js.publish(target.subject, payload(event), {
-        msgID: event.id,
-        expect: { streamName: stream },
-      });
-      // Awaited in order below; this only keeps a failure that comes early from counting as unhandled.
-      ack.catch(() => {});
-      pending.push(ack);
+      await publisher.publish(target.subject, encodeEventLine(event), event.id);
       events++;
       last = event.checkpoint;
-      if (pending.length >= acksInFlight) await settleOldest();
     }
   }
-  while (pending.length > 0) await settleOldest();
-  return { events, last, jetStream: stream, stored, duplicates };
+  await publisher.settle();
+  return { events, last, jetStream: stream, stored: publisher.stored, duplicates: publisher.duplicates };
 }
 
 /** The JetStream stream that captures the subject, if any (and if the server runs JetStream at all). */

@@ -1,5 +1,6 @@
 import type { RebuildPlan } from "../../projections/rebuild/rebuild-plan.js";
 import type { RebuildResult } from "../../projections/rebuild/rebuild-projection.js";
+import type { RedeliveryPlan } from "../../projections/rebuild/redeliver.js";
 
 /** What a rebuild is about to do — or, for `--dry-run`, would do. */
 export function formatPlan(plan: RebuildPlan, dryRun: boolean): string {
@@ -40,4 +41,17 @@ export function formatResult(result: RebuildResult): string {
     `${seconds.toFixed(1)} s, ${Math.round(eventsApplied / Math.max(seconds, 0.001))} events/s; ` +
     `the switch-over held its tables for ${Math.round(switchMs)} ms`
   );
+}
+
+/** Rebuilding the event relay: its checkpoint moved back, what it publishes again. */
+export function formatRedelivery(plan: RedeliveryPlan, dryRun: boolean): string {
+  const from = plan.from === null ? "the start of the log" : `checkpoint ${plan.from}`;
+  return [
+    `${dryRun ? "dry run — nothing changed. " : ""}${plan.projection}: ${dryRun ? "would publish" : "publishing"} again from ${from}`,
+    `  checkpoint:     ${plan.checkpoint ?? "none (it never published)"} → ${plan.from ?? "the start"}`,
+    `  events:         ${plan.eventsToDeliver} published again, then on as usual`,
+    "  then:           the running relay finds its checkpoint moved at its next batch and publishes from there;",
+    "                  JetStream drops ids it stored within the stream's duplicate window, and consumers drop",
+    "                  the rest by event id (Nats-Msg-Id)",
+  ].join("\n");
 }

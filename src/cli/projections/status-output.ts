@@ -56,7 +56,7 @@ export function formatStatus(statuses: readonly ProjectionStatus[]): string {
         ["owner", status.owner ?? "none"],
         ["lock", lock ? `held by database session ${lock.pid}${holderDetails(lock)}` : "not held"],
         ["updated", status.updatedAt?.toISOString() ?? "never"],
-        ["tables", status.tables.join(", ")],
+        ["tables", status.tables.length ? status.tables.join(", ") : "none"],
         ["rebuild", status.rebuild ? rebuildLine(status) : "none"],
       ];
       const width = Math.max(...fields.map(([label]) => label.length)) + 2;

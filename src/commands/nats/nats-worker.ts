@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from "nats";
+import { ErrorCode, type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from "nats";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
 import { observeCommand } from "../../metrics/observe-command.js";
@@ -166,7 +166,10 @@ export async function startNatsWorker(
       for (const partition of lost) {
         const subscription = owned.get(partition);
         owned.delete(partition);
-        await subscription?.drain();
+        // Stopping drains the same subscriptions: one it closed meanwhile is gone already.
+        await subscription?.drain().catch((error: unknown) => {
+          if ((error as { code?: unknown }).code !== ErrorCode.SubClosed) throw error;
+        });
       }
       // What another worker now owns may change behind this worker's back: forget it.
       const gone = new Set(lost);

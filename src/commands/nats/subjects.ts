@@ -12,3 +12,16 @@ export const fallbackWildcard = (prefix: string) => `${prefix}.fallback.*`;
 /** Queue groups: every worker shares one; each partition has its own, so two owners never both answer. */
 export const workerQueue = (prefix: string) => `${prefix}-workers`;
 export const partitionQueue = (prefix: string, partition: number) => `${prefix}-p${partition}`;
+
+/**
+ * Queued commands (`Prefer: respond-async`) travel on `<prefix>.queued.<basketId>` into the
+ * work-queue stream `<prefix>-commands`, which every worker pulls from through one durable
+ * consumer; those given up go to `<prefix>.dead.<basketId>`, kept by `<prefix>-dead-letters`.
+ */
+export const queuedSubject = (prefix: string, basketId: string) => `${prefix}.queued.${basketId}`;
+export const deadLetterSubject = (prefix: string, basketId: string) => `${prefix}.dead.${basketId}`;
+export const commandQueueStream = (prefix: string) => `${prefix}-commands`;
+export const deadLetterStream = (prefix: string) => `${prefix}-dead-letters`;
+export const commandQueueConsumer = "workers";
+/** The KV bucket of queued commands' status records. */
+export const commandStatusBucket = (prefix: string) => `${prefix}-command-status`;

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../aggregates/basket/index.js";
+import type { AsyncCommands, Submitted } from "../../commands/async/async-commands.js";
+import type { CommandEnvelope } from "../../commands/command.js";
 import type { CommandBus } from "../../commands/command-bus.js";
 import type { CreateKeys } from "../../commands/create-keys.js";
 import {
@@ -14,14 +16,23 @@ import {
 } from "../../commands/schemas.js";
 import { BasketBody, CreatedBasketBody, replyWithOutcome } from "../command-reply.js";
 import { Problem, sendProblem } from "../problem.js";
+import { AcceptedCreateBody, CommandStatusBody, commandStatusBody } from "./command-status.js";
 
 export interface BasketCommandRoutesOptions {
   bus: CommandBus;
   createKeys: CreateKeys;
+  /** Commands sent with `Prefer: respond-async` are queued here; without it the preference is ignored. */
+  asyncCommands?: AsyncCommands | undefined;
 }
 
 const idempotencyKey = (minLength: number, description: string) =>
   Type.String({ minLength, maxLength: 200, pattern: "^[\\x21-\\x7e]+$", description });
+const prefer = Type.Optional(
+  Type.String({
+    description:
+      "respond-async: answer 202 at once with Location: /commands/<commandId>, and work on it later.",
+  }),
+);
 const CommandHeaders = Type.Object({
   "idempotency-key": Type.Optional(
     idempotencyKey(1, "Retry with the same key and the command is applied once; generated when absent."),
@@ -29,6 +40,7 @@ const CommandHeaders = Type.Object({
   "if-match": Type.Optional(
     Type.String({ pattern: '^"?[0-9]{1,15}"?$', description: "Apply only at this revision (the ETag)." }),
   ),
+  prefer,
 });
 const CreateHeaders = Type.Object({
   "idempotency-key": Type.Optional(
@@ -38,11 +50,19 @@ const CreateHeaders = Type.Object({
         "as secret as the token: make it unguessable (a UUID).",
     ),
   ),
+  prefer,
 });
 const BasketParams = Type.Object({ id: BasketId });
 const LineParams = Type.Object({ id: BasketId, sku: Sku });
 const createProblems = { 400: Problem, 409: Problem, 503: Problem, 504: Problem };
-const problems = { ...createProblems, 401: Problem, 403: Problem, 404: Problem, 412: Problem };
+const problems = {
+  ...createProblems,
+  202: CommandStatusBody,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  412: Problem,
+};
 const tags = ["basket commands"];
 const security = [{ basketToken: [] }, { basketCookie: [] }];
 // Every route but create needs the basket's token (src/http/access.ts).
@@ -51,25 +71,41 @@ const basketOnly = { access: "basket" } as const;
 /** The REST face of basket commands: each route builds a command and sends it to a worker. */
 export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (
   app,
-  { bus, createKeys },
+  { bus, createKeys, asyncCommands },
 ) => {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  const send = (request: FastifyRequest, reply: FastifyReply, basketId: string, command: BasketCommand) => {
-    const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string };
+  /**
+   * Sends the command to a worker and answers with its outcome — or, asked to (Prefer:
+   * respond-async), queues it and answers 202. A create answers the new basket's token either way.
+   */
+  const send = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    basketId: string,
+    command: BasketCommand,
+  ): Promise<FastifyReply> => {
+    const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string; prefer?: string };
     const commandId = headers["idempotency-key"] ?? uuidv7();
     const ifMatch = headers["if-match"]?.replaceAll('"', "");
     // Every line logged about this request, "request completed" included, names the command.
     const log = request.log.child({ commandId, basketId });
     request.log = log;
     reply.log = log;
-    return bus.send({
+    const envelope = {
       commandId,
       basketId,
       command,
       expectedRevision: ifMatch === undefined ? undefined : BigInt(ifMatch),
       correlationId: request.id,
-    });
+    };
+    const creates = command.type === "CreateBasket";
+    if (asyncCommands) reply.header("vary", "Prefer");
+    if (asyncCommands && prefersAsync(headers.prefer)) return queue(reply, asyncCommands, envelope, creates);
+    const outcome = await bus.send(envelope);
+    if (!outcome.ok || !creates) return replyWithOutcome(reply, outcome);
+    reply.header("location", `/baskets/${basketId}`);
+    return replyWithOutcome(reply, outcome, { token: reply.grantBasket(basketId) });
   };
 
   routes.post(
@@ -83,7 +119,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
           "Answers the basket's token, also set as the basket_token cookie (HttpOnly, SameSite=Strict).",
         headers: CreateHeaders,
         body: CreateBasketData,
-        response: { 201: CreatedBasketBody, ...createProblems },
+        response: { 201: CreatedBasketBody, 202: AcceptedCreateBody, ...createProblems },
       },
       // A create may come with no body at all.
       preValidation: async (request, reply) => {
@@ -101,13 +137,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) => {
       const key = request.headers["idempotency-key"];
       const basketId = key ? await createKeys.claim(key, uuidv7()) : uuidv7();
-      const outcome = await send(request, reply, basketId, {
-        type: "CreateBasket",
-        data: { basketId, ...request.body },
-      });
-      if (!outcome.ok) return replyWithOutcome(reply, outcome);
-      reply.header("location", `/baskets/${basketId}`);
-      return replyWithOutcome(reply, outcome, { token: reply.grantBasket(basketId) });
+      return send(request, reply, basketId, { type: "CreateBasket", data: { basketId, ...request.body } });
     },
   );
 
@@ -126,10 +156,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
       },
     },
     async (request, reply) =>
-      replyWithOutcome(
-        reply,
-        await send(request, reply, request.params.id, { type: "AddItem", data: request.body }),
-      ),
+      send(request, reply, request.params.id, { type: "AddItem", data: request.body }),
   );
 
   routes.put(
@@ -149,7 +176,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     async (request, reply) => {
       const { id, sku } = request.params;
       const command = { type: "ChangeItemQuantity", data: { sku, quantity: request.body.quantity } } as const;
-      return replyWithOutcome(reply, await send(request, reply, id, command));
+      return send(request, reply, id, command);
     },
   );
 
@@ -168,7 +195,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     },
     async (request, reply) => {
       const { id, sku } = request.params;
-      return replyWithOutcome(reply, await send(request, reply, id, { type: "RemoveItem", data: { sku } }));
+      return send(request, reply, id, { type: "RemoveItem", data: { sku } });
     },
   );
 
@@ -185,11 +212,7 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         response: { 200: BasketBody, ...problems },
       },
     },
-    async (request, reply) =>
-      replyWithOutcome(
-        reply,
-        await send(request, reply, request.params.id, { type: "ClearBasket", data: {} }),
-      ),
+    async (request, reply) => send(request, reply, request.params.id, { type: "ClearBasket", data: {} }),
   );
 
   routes.post(
@@ -205,7 +228,45 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         response: { 200: BasketBody, ...problems },
       },
     },
-    async (request, reply) =>
-      replyWithOutcome(reply, await send(request, reply, request.params.id, { type: "CheckOut", data: {} })),
+    async (request, reply) => send(request, reply, request.params.id, { type: "CheckOut", data: {} }),
   );
 };
+
+/** RFC 7240: `Prefer: respond-async` among the preferences, in any case, with or without parameters. */
+export const prefersAsync = (prefer: string | undefined) =>
+  prefer !== undefined && /(^|,)\s*respond-async\s*(?=[,;=]|$)/i.test(prefer);
+
+async function queue(
+  reply: FastifyReply,
+  asyncCommands: AsyncCommands,
+  envelope: CommandEnvelope,
+  creates: boolean,
+): Promise<FastifyReply> {
+  let submitted: Submitted;
+  try {
+    submitted = await asyncCommands.submit(envelope);
+  } catch (error) {
+    reply.log.warn({ err: error }, "could not queue a command");
+    reply.header("retry-after", "1");
+    return sendProblem(
+      reply,
+      503,
+      "queue_unavailable",
+      "The command could not be queued; nothing was accepted.",
+    );
+  }
+  if (submitted.kind === "id in use") {
+    return sendProblem(
+      reply,
+      409,
+      "command_id_in_use",
+      "This Idempotency-Key already names a queued command of another basket; use a new one.",
+    );
+  }
+  const body = commandStatusBody(submitted.status);
+  return reply
+    .code(202)
+    .header("location", `/commands/${encodeURIComponent(envelope.commandId)}`)
+    .header("preference-applied", "respond-async")
+    .send(creates ? { ...body, token: reply.grantBasket(envelope.basketId) } : body);
+}

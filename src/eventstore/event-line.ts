@@ -1,4 +1,4 @@
-import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from "../../eventstore/port.js";
+import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from "./port.js";
 
 /**
  * One event as the export writes it (one JSON object per line), as `history --json` prints it
@@ -28,6 +28,11 @@ export const toEventLine = (event: RecordedEvent): EventLine => ({
   recordedAt: event.recordedAt.toISOString(),
   checkpoint: event.checkpoint,
 });
+
+/** The line as bytes: a message body, as `events replay` and the event relay publish it. */
+export const encodeEventLine = (event: RecordedEvent): Uint8Array =>
+  encoder.encode(JSON.stringify(toEventLine(event)));
+const encoder = new TextEncoder();
 
 /** An event read back from a line, ready to append where it was: same id, revision, time. */
 export interface ImportedEvent extends NewEvent {

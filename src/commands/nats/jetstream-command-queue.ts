@@ -1,0 +1,54 @@
+import { type JetStreamClient, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
+import { ensureStream } from "../../jetstream/streams.js";
+import type { CommandQueue } from "../async/async-commands.js";
+import type { CommandEnvelope } from "../command.js";
+import { encodeCommand } from "../wire.js";
+import { commandQueueStream, deadLetterStream, deadLetterSubject, queuedSubject } from "./subjects.js";
+
+/**
+ * The streams of queued commands, made by whichever process needs them first: the work queue
+ * (a message is gone once a worker acknowledges it; `Nats-Msg-Id` = commandId, so an API that
+ * retries a publish queues it once within two minutes) and the dead letters (kept until an
+ * operator deletes them).
+ */
+export async function ensureCommandStreams(nc: NatsConnection, prefix: string): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await ensureStream(jsm, {
+    name: commandQueueStream(prefix),
+    subjects: [queuedSubject(prefix, "*")],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(120_000),
+  });
+  await ensureStream(jsm, {
+    name: deadLetterStream(prefix),
+    subjects: [deadLetterSubject(prefix, "*")],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    duplicate_window: nanos(120_000),
+  });
+}
+
+/** The API's side of the work queue: an accepted command is one JetStream publish, acknowledged. */
+export class JetStreamCommandQueue implements CommandQueue {
+  readonly #js: JetStreamClient;
+
+  private constructor(
+    nc: NatsConnection,
+    private readonly prefix: string,
+  ) {
+    this.#js = nc.jetstream();
+  }
+
+  static async open(nc: NatsConnection, prefix: string): Promise<JetStreamCommandQueue> {
+    await ensureCommandStreams(nc, prefix);
+    return new JetStreamCommandQueue(nc, prefix);
+  }
+
+  async enqueue(envelope: CommandEnvelope): Promise<void> {
+    await this.#js.publish(queuedSubject(this.prefix, envelope.basketId), encodeCommand(envelope), {
+      msgID: envelope.commandId,
+      expect: { streamName: commandQueueStream(this.prefix) },
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import type { KV, NatsConnection } from "nats";
+import {
+  type CommandStatus,
+  type CommandStatusStore,
+  finishedStatus,
+  isFinished,
+  processingStatus,
+} from "../async/command-status.js";
+import type { CommandEnvelope, CommandOutcome } from "../command.js";
+import { outcomeFromJson, outcomeToJson } from "../wire.js";
+
+/**
+ * Status records in a JetStream KV bucket, shared by every API and worker; a record expires its
+ * TTL after its last change (the bucket's max age — set when the bucket is made).
+ */
+export class KvCommandStatusStore implements CommandStatusStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection, bucket: string, ttlMs: number): Promise<KvCommandStatusStore> {
+    return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { ttl: ttlMs, history: 1 }));
+  }
+
+  /** The bucket as it is, made by none: for readers such as the CLI. Throws when it does not exist. */
+  static async bind(nc: NatsConnection, bucket: string): Promise<KvCommandStatusStore> {
+    return new KvCommandStatusStore(await nc.jetstream().views.kv(bucket, { bindOnly: true }));
+  }
+
+  async get(commandId: string): Promise<CommandStatus | undefined> {
+    return (await this.entry(commandId))?.status;
+  }
+
+  async accept(status: CommandStatus): Promise<CommandStatus> {
+    try {
+      await this.kv.create(keyOf(status.commandId), encode(status));
+      return status;
+    } catch (error) {
+      const existing = await this.get(status.commandId);
+      if (existing) return existing;
+      throw error;
+    }
+  }
+
+  async start(envelope: CommandEnvelope, delivery: number): Promise<CommandStatus | undefined> {
+    // Compare-and-set, so a worker never turns a finished record back into a processing one.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await this.entry(envelope.commandId);
+      if (isFinished(before?.status)) return before?.status;
+      const processing = processingStatus(envelope, before?.status, delivery);
+      try {
+        if (before) await this.kv.update(keyOf(envelope.commandId), encode(processing), before.revision);
+        else await this.kv.create(keyOf(envelope.commandId), encode(processing));
+        return processing;
+      } catch {
+        // Written meanwhile (the API's accept, or another delivery): look again.
+      }
+    }
+    return undefined;
+  }
+
+  async finish(
+    envelope: CommandEnvelope,
+    delivery: number,
+    outcome: CommandOutcome,
+    deadLettered = false,
+    known?: CommandStatus,
+  ): Promise<void> {
+    const before = known ?? (await this.get(envelope.commandId));
+    const status = finishedStatus(envelope, before, delivery, outcome, deadLettered);
+    await this.kv.put(keyOf(envelope.commandId), encode(status));
+  }
+
+  private async entry(commandId: string): Promise<{ status: CommandStatus; revision: number } | undefined> {
+    const entry = await this.kv.get(keyOf(commandId));
+    // A deleted or purged key reads as an entry with no value.
+    if (!entry || entry.value.length === 0) return undefined;
+    return { status: decode(entry.string()), revision: entry.revision };
+  }
+}
+
+/** KV keys allow few characters; a hash of the command id fits them all. */
+const keyOf = (commandId: string) => createHash("sha256").update(commandId).digest("hex");
+
+const encode = (status: CommandStatus) =>
+  JSON.stringify({ ...status, outcome: status.outcome && outcomeToJson(status.outcome) });
+
+function decode(text: string): CommandStatus {
+  const json = JSON.parse(text);
+  return {
+    ...json,
+    acceptedAt: new Date(json.acceptedAt),
+    updatedAt: new Date(json.updatedAt),
+    outcome: json.outcome && outcomeFromJson(json.outcome),
+  };
+}

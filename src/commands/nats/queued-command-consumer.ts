@@ -1,0 +1,144 @@
+import { AckPolicy, DeliverPolicy, headers, type JsMsg, type NatsConnection, nanos } from "nats";
+import type { Logger } from "pino";
+import { ensureDurableConsumer } from "../../jetstream/streams.js";
+import type { QueuedCommandProcessor } from "../async/queued-command-processor.js";
+import type { CommandEnvelope } from "../command.js";
+import { decodeCommand } from "../wire.js";
+import { ensureCommandStreams } from "./jetstream-command-queue.js";
+import { commandQueueConsumer, commandQueueStream, deadLetterStream, deadLetterSubject } from "./subjects.js";
+
+export interface QueuedCommandConsumerOptions {
+  subjectPrefix: string;
+  /** Commands this worker handles at once; it pulls no more than that ahead (so at most twice that unacknowledged). */
+  maxInFlight: number;
+  /** A command not acknowledged this long after its delivery (its worker died) is delivered again. */
+  ackWaitMs: number;
+  /** Unacknowledged commands across all workers: the server delivers no more until some are. */
+  maxAckPending: number;
+  log: Logger;
+  /** Runs after a command finished, before its acknowledgement (tests stop a worker here on purpose). */
+  beforeAck?: ((envelope: CommandEnvelope, delivery: number) => Promise<void> | void) | undefined;
+}
+
+export interface QueuedCommandConsumer {
+  /** Stops pulling, hands back what it pulled but did not start, finishes what it started. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The worker's side of the work queue. Every worker pulls from one durable consumer, in small
+ * batches and only as it has room, so no worker hoards commands while others wait; the server
+ * caps what is unacknowledged across all of them. A command is acknowledged after its status is
+ * recorded (which is after its append); a passing failure is negatively acknowledged with a delay,
+ * so any worker may take it next; a command whose worker died is delivered again after the ack
+ * wait — and the handler knows a command it applied by its id, so it is never applied twice.
+ *
+ * The consumer sets no `max_deliver`: deliveries are counted from each message's delivery count,
+ * and the processor sends a command to the dead letters on its last failing delivery — or on any
+ * delivery after that, when its earlier workers died holding it — so none is stranded unseen.
+ */
+export async function startQueuedCommandConsumer(
+  nc: NatsConnection,
+  processor: QueuedCommandProcessor,
+  options: QueuedCommandConsumerOptions,
+): Promise<QueuedCommandConsumer> {
+  const { subjectPrefix: prefix, maxInFlight, ackWaitMs, log } = options;
+  await ensureCommandStreams(nc, prefix);
+  const jsm = await nc.jetstreamManager();
+  await ensureDurableConsumer(
+    jsm,
+    commandQueueStream(prefix),
+    {
+      durable_name: commandQueueConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ackWaitMs),
+      max_ack_pending: options.maxAckPending,
+    },
+    ["ack_wait", "max_ack_pending"],
+  );
+  const js = nc.jetstream();
+  const consumer = await js.consumers.get(commandQueueStream(prefix), commandQueueConsumer);
+  const messages = await consumer.consume({ max_messages: maxInFlight });
+
+  const running = new Set<Promise<void>>();
+  let stopping = false;
+  let roomFreed: (() => void) | undefined;
+  const room = () =>
+    running.size < maxInFlight || stopping
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          roomFreed = resolve;
+        });
+
+  const handle = async (msg: JsMsg) => {
+    const decoded = decodeCommand(msg.data);
+    // A slow command (a busy store) is not handed to another worker while this one still works on it.
+    const alive = setInterval(() => msg.working(), Math.max(100, ackWaitMs / 3));
+    try {
+      const verdict = await processor
+        .process(decoded, msg.info.deliveryCount)
+        .finally(() => clearInterval(alive));
+      switch (verdict.kind) {
+        case "done":
+          if (typeof decoded !== "string") await options.beforeAck?.(decoded, msg.info.deliveryCount);
+          msg.ack();
+          break;
+        case "retry":
+          msg.nak(verdict.delayMs);
+          break;
+        case "dead": {
+          const h = headers();
+          h.set("Basket-Dead-Letter-Reason", verdict.reason.replaceAll(/[\r\n]+/g, " "));
+          h.set("Basket-Deliveries", String(msg.info.deliveryCount));
+          h.set("Basket-Queued-Sequence", String(msg.seq));
+          h.set("Basket-Queued-At", new Date(msg.info.timestampNanos / 1_000_000).toISOString());
+          const basketId = typeof decoded === "string" ? "unreadable" : decoded.basketId;
+          await js.publish(deadLetterSubject(prefix, basketId), msg.data, {
+            headers: h,
+            // Moved twice (a worker died between the move and the ack), it is kept once.
+            msgID: `${commandQueueStream(prefix)}:${msg.seq}`,
+            expect: { streamName: deadLetterStream(prefix) },
+          });
+          msg.term();
+          break;
+        }
+        default:
+          verdict satisfies never;
+      }
+    } catch (error) {
+      log.warn({ err: error, seq: msg.seq }, "a queued command could not be settled; it will come again");
+      msg.nak(1_000);
+    }
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      if (stopping) {
+        // Pulled but not started: another worker may take it now rather than after the ack wait.
+        msg.nak();
+        continue;
+      }
+      const task = handle(msg);
+      running.add(task);
+      task.finally(() => {
+        running.delete(task);
+        roomFreed?.();
+        roomFreed = undefined;
+      });
+      await room();
+    }
+  })().catch((error) => log.error({ err: error }, "the queued-command consumer stopped"));
+  log.info({ stream: commandQueueStream(prefix), maxInFlight }, "worker taking queued commands");
+
+  return {
+    async stop() {
+      stopping = true;
+      roomFreed?.();
+      await messages.close();
+      await loop;
+      await Promise.all(running);
+      await nc.flush();
+    },
+  };
+}

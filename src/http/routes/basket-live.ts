@@ -1,0 +1,94 @@
+import fastifySseModule, { type fastifySSE } from "@fastify/sse";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsync } from "fastify";
+import Type from "typebox";
+import { BasketId } from "../../commands/schemas.js";
+import type { EventStore } from "../../eventstore/port.js";
+import type { BasketEventFeed } from "../../live/basket-event-feed.js";
+import { followBasket } from "../../live/basket-states.js";
+import { Problem, sendProblem } from "../problem.js";
+
+/**
+ * The package's CommonJS export is the plugin wrapped by fastify-plugin, so its hooks see this
+ * plugin's routes (its named `fastifySSE` is the bare function); NodeNext types a default import
+ * of CommonJS as the whole module, hence the cast.
+ */
+const fastifySse = fastifySseModule as unknown as typeof fastifySSE;
+
+export interface BasketLiveRoutesOptions {
+  store: EventStore;
+  feed: BasketEventFeed;
+}
+
+/**
+ * `GET /baskets/:id/live`: Server-Sent Events, one `basket` event with the basket after every
+ * change, its `id` the revision. A reconnecting EventSource sends `Last-Event-ID` and gets every
+ * state after that revision, then the live ones.
+ */
+export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = async (app, { store, feed }) => {
+  await app.register(fastifySse, { heartbeatInterval: 15_000 });
+  const open = new Set<AbortController>();
+  // A stream never ends by itself: shutting down ends them, or the server would wait for them.
+  app.addHook("preClose", async () => {
+    for (const stream of open) stream.abort();
+  });
+
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
+    "/baskets/:id/live",
+    {
+      sse: "only",
+      // The basket's token; a browser's EventSource sends no headers, so the cookie it got at create.
+      // A stream stays open: not one of the requests in flight (src/http/limits.ts).
+      config: { access: "basket", longLived: true },
+      schema: {
+        tags: ["basket queries"],
+        security: [{ basketToken: [] }, { basketCookie: [] }],
+        summary: "The basket's state after every change, as Server-Sent Events",
+        description:
+          "Each `basket` event carries the basket (as GET /baskets/:id answers it) and has its revision " +
+          "as id; a client that reconnects with Last-Event-ID gets every state since that revision.",
+        params: Type.Object({ id: BasketId }),
+        headers: Type.Object({
+          "last-event-id": Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,17})$" })),
+        }),
+        response: { 400: Problem, 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const lastEventId = request.headers["last-event-id"];
+      const stop = new AbortController();
+      const states = await followBasket(
+        store,
+        feed,
+        request.params.id,
+        lastEventId === undefined ? undefined : BigInt(lastEventId),
+        stop.signal,
+      );
+      if (!states) return sendProblem(reply, 404, "basket_not_found", `No basket ${request.params.id}.`);
+      open.add(stop);
+      reply.sse.onClose(() => stop.abort());
+      reply.sse.keepAlive();
+      const sse = reply.sse;
+      sse.sendHeaders(); // the client knows it is connected, and heartbeats start, before any change
+      (async () => {
+        let first = true;
+        for await (const { revision, basket } of states) {
+          if (!sse.isConnected) break;
+          await sse.send({
+            id: revision.toString(),
+            event: "basket",
+            data: { ...basket, revision: Number(revision) },
+            // How long a browser waits before it reconnects (with Last-Event-ID).
+            ...(first ? { retry: 1_000 } : {}),
+          });
+          first = false;
+        }
+      })()
+        .catch((error) => request.log.warn({ err: error }, "live basket stream failed"))
+        .finally(() => {
+          open.delete(stop);
+          sse.close();
+        });
+    },
+  );
+};

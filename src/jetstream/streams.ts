@@ -1,0 +1,57 @@
+import type { ConsumerConfig, JetStreamManager, StreamConfig } from "nats";
+
+/** JetStream's API error codes we tell apart. */
+const streamNotFound = 10059;
+const streamNameInUse = 10058;
+const consumerNotFound = 10014;
+
+const apiErrorCode = (error: unknown) => (error as { api_error?: { err_code?: number } }).api_error?.err_code;
+
+/**
+ * Makes the stream unless it exists. An existing stream is left as it is: operators may have
+ * tuned it (limits, replicas), and every process of a deployment would otherwise fight over it.
+ */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    return;
+  } catch (error) {
+    if (apiErrorCode(error) !== streamNotFound) throw error;
+  }
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    // Another process made it at the same moment.
+    if (apiErrorCode(error) !== streamNameInUse) throw error;
+  }
+}
+
+/**
+ * Makes the durable consumer, or brings the settings this deployment controls up to date (an
+ * ack wait or a bound on unacknowledged messages changed in the configuration).
+ */
+export async function ensureDurableConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+  updatable: (keyof ConsumerConfig)[],
+): Promise<void> {
+  try {
+    const info = await jsm.consumers.info(stream, config.durable_name);
+    const changed = updatable.filter((key) => config[key] !== undefined && info.config[key] !== config[key]);
+    if (changed.length > 0) {
+      await jsm.consumers.update(
+        stream,
+        config.durable_name,
+        Object.fromEntries(changed.map((key) => [key, config[key]])),
+      );
+    }
+    return;
+  } catch (error) {
+    if (apiErrorCode(error) !== consumerNotFound) throw error;
+  }
+  await jsm.consumers.add(stream, config);
+}
