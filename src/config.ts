@@ -1,6 +1,9 @@
+import { accessSync, constants } from "node:fs";
 import { adminTokenProblem } from "./access/admin-tokens.js";
 import { minSecretLength } from "./access/basket-tokens.js";
-import type { DatabaseConfig } from "./db/database.js";
+import type { DatabaseConfig, PostgresTls } from "./db/database.js";
+import { defaultHttpLimits, type HttpLimits } from "./http/limits.js";
+import type { NatsConnectionConfig } from "./nats/connection.js";
 
 /**
  * Where the events are: in the database, beside the read model (PostgreSQL or PGlite), or in
@@ -14,6 +17,8 @@ export interface Config {
   host: string;
   /** Whose X-Forwarded-* headers to believe (fastify's trustProxy): the client's address and protocol. */
   trustProxy: boolean | number | string;
+  /** What the HTTP API takes before it refuses (README: "Limits"). */
+  http: HttpLimits;
   /** The read model's database; also the event store's unless `eventStore` says EventStoreDB. */
   database: DatabaseConfig;
   eventStore: EventStoreConfig;
@@ -23,6 +28,8 @@ export interface Config {
   migrateOnStart: boolean;
   /** Without it, `serve --role all` dispatches commands in-process. */
   natsUrl: string | undefined;
+  /** Credentials, TLS and the connect timeout, for every NATS connection. */
+  nats: NatsConnectionConfig;
   /** Subjects are `<prefix>.cmd.<basketId>`; lets several deployments (or tests) share one NATS. */
   subjectPrefix: string;
   /** How basket commands find a worker (README: "Basket affinity"). */
@@ -73,17 +80,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("DATABASE_URL is required with EVENT_STORE=esdb: the read model is in PostgreSQL.");
   const database: DatabaseConfig =
     eventStore !== "pglite"
-      ? {
-          kind: "postgres",
-          url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
-          poolSize: read.integer("DATABASE_POOL_SIZE", 10, 1, 1000),
-          statementTimeoutMs: read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000),
-        }
+      ? postgresConfig(read)
       : { kind: "pglite", dataDir: env.PGLITE_DATA_DIR ?? "./data" };
+  const commandTimeoutMs = read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000);
   return {
     port: read.integer("PORT", 3000, 0, 65_535),
     host: env.HOST ?? "127.0.0.1",
     trustProxy: read.trustProxy("TRUST_PROXY"),
+    http: httpLimits(read, commandTimeoutMs),
     database,
     eventStore:
       eventStore === "esdb"
@@ -96,9 +100,10 @@ export function loadConfig(env: Env = process.env): Config {
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
     natsUrl: env.NATS_URL ? read.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]) : undefined,
+    nats: natsConfig(read, env),
     subjectPrefix: read.subjectToken("NATS_SUBJECT_PREFIX", "baskets"),
     routing: routingConfig(read),
-    commandTimeoutMs: read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000),
+    commandTimeoutMs,
     cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", 10_000, 1, 10_000_000),
     cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", 900, 1, 86_400 * 30) * 1000,
     maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", 10_000, 1, 1_000_000),
@@ -122,7 +127,139 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function routingConfig(read: ReturnType<typeof reader>): Config["routing"] {
+type Reader = ReturnType<typeof reader>;
+
+function postgresConfig(read: Reader): DatabaseConfig {
+  const url = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
+  const statementTimeoutMs = read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000);
+  // The client waits a little longer than the server, which cancels first and says why.
+  const queryTimeoutMs = read.integer(
+    "DATABASE_QUERY_TIMEOUT_MS",
+    statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 5_000,
+    0,
+    3_600_000,
+  );
+  if (queryTimeoutMs !== 0 && queryTimeoutMs <= statementTimeoutMs) {
+    throw new ConfigError(
+      `DATABASE_QUERY_TIMEOUT_MS=${queryTimeoutMs} is not valid: expected more than DATABASE_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}), or 0.`,
+    );
+  }
+  return {
+    kind: "postgres",
+    url,
+    poolSize: read.integer("DATABASE_POOL_SIZE", 10, 1, 1000),
+    statementTimeoutMs,
+    connectTimeoutMs: read.integer("DATABASE_CONNECT_TIMEOUT_MS", 10_000, 0, 600_000),
+    queryTimeoutMs,
+    tls: postgresTls(read, url),
+  };
+}
+
+const urlTlsParameters = ["ssl", "sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+function postgresTls(read: Reader, url: string): PostgresTls | undefined {
+  const caFile = read.file("DATABASE_SSL_CA_FILE");
+  const certFile = read.file("DATABASE_SSL_CERT_FILE");
+  const keyFile = read.file("DATABASE_SSL_KEY_FILE");
+  const anyFile = caFile ?? certFile ?? keyFile;
+  // A CA given means the certificate is to be checked against it.
+  const mode = read.oneOf(
+    "DATABASE_SSL_MODE",
+    ["disable", "require", "verify-full"],
+    anyFile ? "verify-full" : "disable",
+  );
+  const inUrl = urlTlsParameters.some((name) => new URL(url).searchParams.has(name));
+  if (inUrl && (mode !== "disable" || anyFile)) {
+    throw new ConfigError(
+      "DATABASE_SSL_* is not valid together with TLS parameters in DATABASE_URL: give one or the other.",
+    );
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      "DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE go together: give both or neither.",
+    );
+  }
+  if (mode === "disable") {
+    if (anyFile)
+      throw new ConfigError("DATABASE_SSL_MODE=disable is not valid with DATABASE_SSL_*_FILE set.");
+    return undefined;
+  }
+  return { verify: mode === "verify-full", caFile, certFile, keyFile };
+}
+
+function natsConfig(read: Reader, env: Env): NatsConnectionConfig {
+  const name = read.secret("NATS_USER");
+  const password = read.secret("NATS_PASSWORD");
+  const token = read.secret("NATS_TOKEN");
+  const credsFile = read.file("NATS_CREDS_FILE");
+  if ((name === undefined) !== (password === undefined)) {
+    throw new ConfigError("NATS_USER and NATS_PASSWORD go together: give both or neither.");
+  }
+  const inUrl =
+    env.NATS_URL && URL.canParse(env.NATS_URL) && new URL(env.NATS_URL).username ? true : undefined;
+  const ways = [name, token, credsFile, inUrl].filter((given) => given !== undefined).length;
+  if (ways > 1) {
+    throw new ConfigError(
+      "NATS_USER/NATS_PASSWORD, NATS_TOKEN and NATS_CREDS_FILE are alternatives: give one.",
+    );
+  }
+  const caFile = read.file("NATS_TLS_CA_FILE");
+  const certFile = read.file("NATS_TLS_CERT_FILE");
+  const keyFile = read.file("NATS_TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together: give both or neither.");
+  }
+  const tls =
+    read.boolean("NATS_TLS", false) || caFile || certFile || env.NATS_URL?.startsWith("tls:")
+      ? { caFile, certFile, keyFile }
+      : undefined;
+  return {
+    user: name === undefined || password === undefined ? undefined : { name, password },
+    token,
+    credsFile,
+    tls,
+    connectTimeoutMs: read.integer("NATS_CONNECT_TIMEOUT_MS", 10_000, 100, 600_000),
+  };
+}
+
+function httpLimits(read: Reader, commandTimeoutMs: number): HttpLimits {
+  const d = defaultHttpLimits;
+  const connectionTimeoutMs = read.integer("HTTP_CONNECTION_TIMEOUT_MS", d.connectionTimeoutMs, 0, 3_600_000);
+  // A socket quiet while its command waits for a worker must not be closed under it.
+  if (connectionTimeoutMs !== 0 && connectionTimeoutMs <= commandTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_CONNECTION_TIMEOUT_MS=${connectionTimeoutMs} is not valid: expected more than COMMAND_TIMEOUT_MS (${commandTimeoutMs}), or 0.`,
+    );
+  }
+  return {
+    bodyLimitBytes: read.integer("HTTP_BODY_LIMIT_BYTES", d.bodyLimitBytes, 1_024, 10 * 1024 * 1024),
+    requestTimeoutMs: read.integer("HTTP_REQUEST_TIMEOUT_MS", d.requestTimeoutMs, 0, 3_600_000),
+    connectionTimeoutMs,
+    keepAliveTimeoutMs: read.integer("HTTP_KEEP_ALIVE_TIMEOUT_MS", d.keepAliveTimeoutMs, 1_000, 3_600_000),
+    rateLimit: {
+      max: read.integer("RATE_LIMIT_MAX", d.rateLimit.max, 0, 10_000_000),
+      windowMs: read.integer("RATE_LIMIT_WINDOW_MS", d.rateLimit.windowMs, 1_000, 86_400_000),
+    },
+    maxInFlight: read.integer("MAX_IN_FLIGHT_REQUESTS", d.maxInFlight, 0, 1_000_000),
+    pressure: {
+      maxEventLoopDelayMs: read.integer(
+        "PRESSURE_MAX_EVENT_LOOP_DELAY_MS",
+        d.pressure.maxEventLoopDelayMs,
+        0,
+        60_000,
+      ),
+      maxEventLoopUtilization: read.fraction(
+        "PRESSURE_MAX_EVENT_LOOP_UTILIZATION",
+        d.pressure.maxEventLoopUtilization,
+      ),
+      maxHeapUsedBytes: read.integer("PRESSURE_MAX_HEAP_USED_BYTES", d.pressure.maxHeapUsedBytes, 0, 2 ** 50),
+      maxRssBytes: read.integer("PRESSURE_MAX_RSS_BYTES", d.pressure.maxRssBytes, 0, 2 ** 50),
+      retryAfterSeconds: read.integer("PRESSURE_RETRY_AFTER_SECONDS", d.pressure.retryAfterSeconds, 1, 3_600),
+    },
+  };
+}
+
+function routingConfig(read: Reader): Config["routing"] {
   const heartbeatMs = read.integer("HEARTBEAT_MS", 1_000, 100, 60_000);
   const ttlMs = read.integer("MEMBER_TTL_MS", 3_000, 300, 300_000);
   if (ttlMs < 2 * heartbeatMs) {
@@ -152,6 +289,14 @@ function reader(env: Env) {
       if (!/^\d+$/.test(raw) || value < min || value > max) fail(name, `an integer from ${min} to ${max}`);
       return value;
     },
+    /** A number from 0 to 1, e.g. 0.98. */
+    fraction(name: string, fallback: number): number {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return fallback;
+      const value = Number(raw);
+      if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || value > 1) fail(name, "a number from 0 to 1");
+      return value;
+    },
     boolean(name: string, fallback: boolean): boolean {
       const raw = env[name];
       if (raw === undefined || raw === "") return fallback;
@@ -170,6 +315,22 @@ function reader(env: Env) {
       const expected = `a URL (${protocols.join(" or ")}//…)`;
       if (!raw) return fail(name, expected, false);
       if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) fail(name, expected, false);
+      return raw;
+    },
+    /** A secret value: never repeated in a message. */
+    secret(name: string): string | undefined {
+      const raw = env[name];
+      return raw === undefined || raw === "" ? undefined : raw;
+    },
+    /** A file the process must be able to read; its path (not a secret) is named when it cannot. */
+    file(name: string): string | undefined {
+      const raw = env[name];
+      if (raw === undefined || raw === "") return undefined;
+      try {
+        accessSync(raw, constants.R_OK);
+      } catch (error) {
+        fail(name, `a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+      }
       return raw;
     },
     streamNamespace(name: string): string {

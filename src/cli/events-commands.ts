@@ -1,10 +1,11 @@
 import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import { ConfigError, loadConfig } from "../config.js";
 import { toEventLine } from "../eventstore/event-line.js";
 import type { Checkpoint } from "../eventstore/port.js";
+import { connectNats, type NatsConnectionConfig, natsHost } from "../nats/connection.js";
 import { adminTokenOption, requireOperator } from "./admin.js";
 import {
   parseBasketId,
@@ -213,12 +214,12 @@ ${checkpointHelp}`,
       requireOperator("events replay", options.adminToken);
       const range = rangeOf(options);
       const config = loadConfig();
-      const { natsUrl } = config;
+      const { natsUrl, nats } = config;
       if (!natsUrl)
         throw new ConfigError("NATS_URL is required for events replay (e.g. nats://127.0.0.1:4222).");
       await withStore(async ({ store, database }) => {
         const total = await checkRange(store, database, range);
-        const nc = await connectNats(natsUrl);
+        const nc = await connectForReplay(natsUrl, nats);
         try {
           const progress = startProgress("replay", total);
           const summary = await tracked(progress, replayEvents(store, nc, range, options, progress));
@@ -281,12 +282,12 @@ async function withStore(
   }
 }
 
-async function connectNats(url: string): Promise<NatsConnection> {
+async function connectForReplay(url: string, config: NatsConnectionConfig): Promise<NatsConnection> {
   try {
-    return await connect({ servers: url, name: "basket-events-replay" });
+    return await connectNats(url, config, { name: "basket-events-replay" });
   } catch (error) {
     // The URL may hold credentials: name the host only.
-    throw new Error(`Cannot connect to NATS at ${new URL(url).host}: ${(error as Error).message}`);
+    throw new Error(`Cannot connect to NATS at ${natsHost(url)}: ${(error as Error).message}`);
   }
 }
 

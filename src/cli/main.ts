@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
-import { pino } from "pino";
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
+import { createLogger } from "../logging.js";
 import { type Role, roles, serve } from "../serve/serve.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
@@ -23,7 +23,7 @@ program
   .addOption(new Option("--role <role>", "which part of the service to run").choices(roles).default("all"))
   .action(async ({ role }: { role: Role }) => {
     const config = loadConfig();
-    const log = pino({ level: config.logLevel, name: `basket-${role}` });
+    const log = createLogger(config.logLevel, `basket-${role}`);
     const running = await serve(role, config, log);
     const serves = role === "api" || role === "all" ? `API docs at ${running.url}/docs, ` : "";
     log.info(`basket service (${role}) at ${running.url} — ${serves}metrics at ${running.url}/metrics`);

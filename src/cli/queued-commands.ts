@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import { listDeadLetters } from "../commands/nats/dead-letters.js";
 import { KvCommandStatusStore } from "../commands/nats/kv-command-status.js";
 import { commandStatusBucket } from "../commands/nats/subjects.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { commandStatusBody } from "../http/routes/command-status.js";
+import { connectNats, natsHost } from "../nats/connection.js";
 import { positiveInteger } from "./events/arguments.js";
 
 /**
@@ -56,14 +57,14 @@ export function registerQueuedCommandsCommands(program: Command): void {
 }
 
 async function withNats(work: (nc: NatsConnection, prefix: string) => Promise<void>): Promise<void> {
-  const { natsUrl, subjectPrefix } = loadConfig();
+  const { natsUrl, nats, subjectPrefix } = loadConfig();
   if (!natsUrl) throw new ConfigError("NATS_URL is required: queued commands live in JetStream.");
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: natsUrl, name: "basket-commands-cli" });
+    nc = await connectNats(natsUrl, nats, { name: "basket-commands-cli" });
   } catch (error) {
     // The URL may hold credentials: name the host only.
-    throw new Error(`Cannot connect to NATS at ${new URL(natsUrl).host}: ${(error as Error).message}`);
+    throw new Error(`Cannot connect to NATS at ${natsHost(natsUrl)}: ${(error as Error).message}`);
   }
   try {
     await work(nc, subjectPrefix);

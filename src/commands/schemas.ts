@@ -6,7 +6,13 @@ import { rules } from "../aggregates/basket/rules.js";
  * what is malformed on its own (wrong type, out of range); what depends on the basket — a
  * line growing past 99, the 51st line — is the domain's to refuse.
  */
-const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: "\\S" });
+/**
+ * Text a visitor or a shop gives (sku, name, visitor id): something besides blanks, and no
+ * control characters or lone UTF-16 surrogates — PostgreSQL stores neither in text or JSON, so
+ * they would fail at the store instead of here.
+ */
+export const text = (maxLength: number) =>
+  Type.String({ minLength: 1, maxLength, pattern: "^(?=[^\\p{Cc}\\p{Cs}]*\\S)[^\\p{Cc}\\p{Cs}]+$" });
 export const Sku = text(rules.maxSkuLength);
 export const Quantity = Type.Integer({ minimum: rules.minQuantity, maximum: rules.maxQuantity });
 

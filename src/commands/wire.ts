@@ -12,7 +12,9 @@ import { AddItemData, BasketId, ChangeItemQuantityData, CreateBasketData, Empty,
 export const schemaVersion = 1;
 
 const Revision = Type.String({ pattern: "^(0|[1-9][0-9]{0,18})$" });
-const Id = Type.String({ minLength: 1, maxLength: 200 });
+// Printable ASCII, as the HTTP Idempotency-Key: ids go into events' metadata, and a control
+// character or a lone surrogate is no text PostgreSQL stores.
+const Id = Type.String({ minLength: 1, maxLength: 200, pattern: "^[\\x21-\\x7e]+$" });
 const envelope = <T extends string, D extends Type.TSchema>(type: T, data: D) =>
   Type.Object(
     {

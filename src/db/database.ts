@@ -1,13 +1,34 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { PGlite, types } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from "kysely";
 import pg from "pg";
 import { SerializedPGliteDialect } from "./serialized-pglite-dialect.js";
 import type { Tables } from "./tables.js";
 
-export type DatabaseConfig =
-  | { kind: "postgres"; url: string; poolSize?: number; statementTimeoutMs?: number }
-  | { kind: "pglite"; dataDir: string };
+export type DatabaseConfig = PostgresConfig | { kind: "pglite"; dataDir: string };
+
+export interface PostgresConfig {
+  kind: "postgres";
+  url: string;
+  poolSize?: number;
+  /** Server side: a statement running longer is cancelled (0: no limit). */
+  statementTimeoutMs?: number;
+  /** Connecting, and waiting for a free pool connection, give up after this (0: never). */
+  connectTimeoutMs?: number;
+  /** Client side: a pool query unanswered for this long fails, even when the server is gone (0: never). */
+  queryTimeoutMs?: number;
+  /** TLS given apart from the URL (DATABASE_SSL_*); the URL's own sslmode=… works as well. */
+  tls?: PostgresTls | undefined;
+}
+
+export interface PostgresTls {
+  /** Check the server's certificate (against `caFile`, or the system's CAs) and host name. */
+  verify: boolean;
+  caFile?: string | undefined;
+  /** A client certificate and its key, for servers that authenticate by certificate. */
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
 
 export type Unlisten = () => Promise<void>;
 
@@ -35,11 +56,37 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   return config.kind === "postgres" ? openPostgres(config) : openPGlite(config.dataDir);
 }
 
-function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Database {
-  const pool = new pg.Pool({
+/**
+ * What every connection to the server is opened with — pool, LISTEN and reserved sessions alike:
+ * TLS, a connect timeout (a black-holed host must not hang a process) and TCP keepalive (a
+ * server that vanished is noticed on an idle connection).
+ */
+function connectionConfig(config: PostgresConfig): pg.ClientConfig {
+  const { tls } = config;
+  return {
     connectionString: config.url,
+    keepAlive: true,
+    ...(config.connectTimeoutMs ? { connectionTimeoutMillis: config.connectTimeoutMs } : {}),
+    ...(tls
+      ? {
+          ssl: {
+            rejectUnauthorized: tls.verify,
+            ...(tls.caFile ? { ca: readFileSync(tls.caFile, "utf8") } : {}),
+            ...(tls.certFile ? { cert: readFileSync(tls.certFile, "utf8") } : {}),
+            ...(tls.keyFile ? { key: readFileSync(tls.keyFile, "utf8") } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function openPostgres(config: PostgresConfig): Database {
+  const connection = connectionConfig(config);
+  const pool = new pg.Pool({
+    ...connection,
     max: config.poolSize ?? 10,
     ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
+    ...(config.queryTimeoutMs ? { query_timeout: config.queryTimeoutMs } : {}),
   });
   // A client that loses its server must not crash the process ('error' with no listener throws).
   // Idle, the pool reports it here and drops it; checked out (between a transaction's
@@ -47,13 +94,13 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
   // next query fails, which its holder handles, and the pool drops it when it comes back.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: discardingTimedOut(pool) }) });
   const listeners = new Set<PostgresListener>();
   return {
     kind: "postgres",
     db,
     async listen(channel, onNotify) {
-      const listener = new PostgresListener(config.url, channel, onNotify);
+      const listener = new PostgresListener(connection, channel, onNotify);
       listeners.add(listener);
       await listener.start();
       return async () => {
@@ -62,7 +109,8 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
       };
     },
     async reserve() {
-      const client = new pg.Client({ connectionString: config.url });
+      // No query timeout here: a reserved session runs an operator's long work (rebuild batches).
+      const client = new pg.Client(connection);
       client.on("error", () => {}); // surfaces as a failed query, which is what the holder handles
       await client.connect();
       // A pool of exactly this client, so kysely can never swap in another session.
@@ -81,6 +129,36 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: "postgres" }>): Da
   };
 }
 
+const queryTimedOut = "Query read timeout"; // pg's message: its error has no code
+
+/**
+ * The pool as kysely sees it, except that a connection whose query timed out on the client's
+ * side is ended rather than handed out again: it is still waiting for that answer (the server
+ * may be gone), and would make every later query on it wait and time out too.
+ */
+function discardingTimedOut(pool: pg.Pool): PostgresPool {
+  return {
+    options: pool.options,
+    end: () => pool.end(),
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let timedOut = false;
+      return {
+        query: ((...args: Parameters<pg.PoolClient["query"]>) => {
+          const answer = (client.query as (...a: unknown[]) => unknown)(...args);
+          if (answer instanceof Promise) {
+            answer.catch((error: unknown) => {
+              if (error instanceof Error && error.message === queryTimedOut) timedOut = true;
+            });
+          }
+          return answer;
+        }) as PostgresPoolClient["query"],
+        release: (destroy?: boolean) => client.release(destroy || timedOut),
+      };
+    },
+  };
+}
+
 /** A dedicated connection for LISTEN that reconnects by itself. */
 class PostgresListener {
   #client: pg.Client | undefined;
@@ -88,13 +166,13 @@ class PostgresListener {
   #retry: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly url: string,
+    private readonly connection: pg.ClientConfig,
     private readonly channel: string,
     private readonly onNotify: () => void,
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client(this.connection);
     client.on("notification", (message) => {
       if (message.channel === this.channel) this.onNotify();
     });

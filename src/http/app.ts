@@ -6,7 +6,8 @@ import type { Registry } from "prom-client";
 import type { Readiness } from "../health/readiness.js";
 import { type AccessOptions, registerAccess } from "./access.js";
 import { BasketBody, CreatedBasketBody } from "./command-reply.js";
-import { Problem, registerProblemHandlers } from "./problem.js";
+import { defaultHttpLimits, type HttpLimits, registerLimits, serverLimits } from "./limits.js";
+import { answerClientError, answerFrameworkError, Problem, registerProblemHandlers } from "./problem.js";
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
@@ -33,23 +34,31 @@ export interface HttpAppOptions {
   access?: AccessOptions | undefined;
   /** Whose X-Forwarded-For/-Proto to believe (TRUST_PROXY): the client's address and protocol. */
   trustProxy?: boolean | number | string;
+  /** Sizes, timeouts, rate limit and shedding; the defaults are the configuration's. */
+  limits?: HttpLimits;
 }
 
 const docsPrefix = "/docs";
 
 /** The HTTP face of every role: routes as plugins, problem+json errors, OpenAPI at /docs. */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const limits = options.limits ?? defaultHttpLimits;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: 64 * 1024,
+    ...serverLimits(limits),
     return503OnClosing: true,
     trustProxy: trustedProxies(options.trustProxy ?? false),
+    // Errors found before a route is chosen (a malformed URL or request) are problems too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(Problem);
   app.addSchema(BasketBody);
   app.addSchema(CreatedBasketBody);
-  registerProblemHandlers(app);
+  // In this order, as onRequest hooks: shed and rate-limit first, then check the token.
+  const notFoundGuard = await registerLimits(app, limits);
+  registerProblemHandlers(app, notFoundGuard);
   await registerAccess(app, options.access, [docsPrefix]);
 
   await app.register(swagger, {

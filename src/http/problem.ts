@@ -1,4 +1,12 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+} from "fastify";
 import Type from "typebox";
 import { unavailableDependency } from "../health/unavailable.js";
 
@@ -21,11 +29,14 @@ const titles: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   409: "Conflict",
   412: "Precondition Failed",
   413: "Content Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   503: "Service Unavailable",
   504: "Gateway Timeout",
@@ -59,9 +70,12 @@ export const problemBody = (
   ...extra,
 });
 
-/** Turns fastify's own errors (validation, parsing, size) and anything unexpected into problems. */
-export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) =>
+/**
+ * Turns fastify's own errors (validation, parsing, size) and anything unexpected into problems.
+ * `notFoundGuard` runs before the 404 answer (route hooks do not: the rate limit is one).
+ */
+export function registerProblemHandlers(app: FastifyInstance, notFoundGuard?: preHandlerHookHandler): void {
+  app.setNotFoundHandler({ ...(notFoundGuard ? { preHandler: notFoundGuard } : {}) }, (request, reply) =>
     sendProblem(
       reply,
       404,
@@ -89,12 +103,51 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       );
     }
     const status = error.statusCode ?? 500;
+    if (error.code === "FST_UNDER_PRESSURE") return sendProblem(reply, 503, "overloaded", error.message);
     if (status >= 500) {
       request.log.error({ err: error }, "request failed");
       return sendProblem(reply, 500, "internal_error", "Something went wrong on our side.");
     }
     return sendProblem(reply, status, codeOf(error), error.message);
   });
+}
+
+/** Errors fastify finds before a route is chosen: a URL that does not decode, a parameter too long. */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+  request.log.info({ code: error.code }, "refused a malformed URL");
+  sendProblem(
+    reply,
+    tooLong ? 414 : 400,
+    tooLong ? "uri_too_long" : "invalid_request",
+    tooLong ? "A part of the path is too long." : "The URL is not valid (bad percent-encoding?).",
+  );
+}
+
+/**
+ * A request Node's HTTP parser refused, or did not receive in time (HTTP_REQUEST_TIMEOUT_MS):
+ * answered as a problem on the socket itself, as fastify's default does in plain JSON.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "request_timeout"]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers_too_large"]
+        : [400, "malformed_request"];
+  const body = JSON.stringify(problemBody(status, code));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 const codeOf = (error: FastifyError): string => {

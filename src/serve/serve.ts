@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { connect, Events, type NatsConnection } from "nats";
+import { Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
@@ -30,6 +30,7 @@ import { buildHttpApp, type HttpAppOptions } from "../http/app.js";
 import { FeedListeners, feedingAppends } from "../live/basket-event-feed.js";
 import { JetStreamEventFeed } from "../live/jetstream-event-feed.js";
 import { createMetrics, type LiveCounts, type Metrics } from "../metrics/metrics.js";
+import { connectNats, natsHost } from "../nats/connection.js";
 import { projections } from "../projections/all-projections.js";
 import { isOutbound, type OutboundProjection } from "../projections/projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
@@ -110,11 +111,13 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
 
     let nc: NatsConnection | undefined;
     if (config.natsUrl) {
-      const connection = await connect({
-        servers: config.natsUrl,
+      const connection = await connectNats(config.natsUrl, config.nats, {
         name: `basket-${role}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+      }).catch((error: Error) => {
+        // The URL may hold credentials: name the host only.
+        throw new Error(`Cannot connect to NATS at ${natsHost(config.natsUrl as string)}: ${error.message}`);
       });
       nc = connection;
       stops.push(() => connection.drain());
@@ -250,6 +253,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       live,
       access,
       trustProxy: config.trustProxy,
+      limits: config.http,
       metrics: metrics.registry,
       readiness: new Readiness(probes),
     });

@@ -35,8 +35,10 @@ describe("CreateBasket", () => {
     given().when({ type: "CreateBasket", data: { basketId, currency } }).thenRefuses("invalid_currency"),
   );
 
-  it.each(["", "   ", "v".repeat(rules.maxVisitorIdLength + 1)])("refuses the visitor id %j", (visitorId) =>
-    given().when({ type: "CreateBasket", data: { basketId, visitorId } }).thenRefuses("invalid_visitor_id"),
+  it.each(["", "   ", "v".repeat(rules.maxVisitorIdLength + 1), "v\u0000", "\ud800v"])(
+    "refuses the visitor id %j",
+    (visitorId) =>
+      given().when({ type: "CreateBasket", data: { basketId, visitorId } }).thenRefuses("invalid_visitor_id"),
   );
 });
 
@@ -77,14 +79,17 @@ describe("AddItem", () => {
       .thenRefuses("invalid_unit_price"),
   );
 
-  it.each(["", " ", "s".repeat(rules.maxSkuLength + 1)])("refuses the sku %j", (sku) =>
-    given(created).when(add(sku)).thenRefuses("invalid_sku"),
+  it.each(["", " ", "s".repeat(rules.maxSkuLength + 1), "s\u0000", "s\u001b[31m", "\udfff"])(
+    "refuses the sku %j",
+    (sku) => given(created).when(add(sku)).thenRefuses("invalid_sku"),
   );
 
-  it.each(["", "\t", "n".repeat(rules.maxNameLength + 1)])("refuses the name %j", (name) =>
-    given(created)
-      .when(add("a", 1, 100, name))
-      .thenRefuses("invalid_name"),
+  it.each(["", "\t", "n".repeat(rules.maxNameLength + 1), "line\nbreak", "n\u0085", "half \ud83d"])(
+    "refuses the name %j",
+    (name) =>
+      given(created)
+        .when(add("a", 1, 100, name))
+        .thenRefuses("invalid_name"),
   );
 
   it("refuses a 51st distinct line", () =>

@@ -4,7 +4,6 @@ import { BasketTokens } from "../../src/access/basket-tokens.js";
 import { adminAuth, bearer, type CreatedBasket, createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { expectProblem } from "../support/problems.js";
-import { countEvents } from "../support/read-model.js";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -41,7 +40,7 @@ describe("access to baskets", () => {
 
   const call = (method: Method, url: string, headers: Record<string, string>, body?: object) =>
     cluster.app.inject({ method, url, headers, ...(body ? { payload: body } : {}) });
-  const events = () => countEvents(cluster.database);
+  const events = () => cluster.countEvents();
 
   // A token this service's secret never signed: the right shape, another key.
   const forged = new BasketTokens(["some-other-service-secret-0123456789abcdef"]);

@@ -113,6 +113,10 @@ describe.each(storeBackends)("REST → NATS → worker → %s", (backend) => {
       ["an empty sku", item("")],
       ["a blank name", { ...item("a"), name: "   " }],
       ["an array", [item("a")]],
+      // Text PostgreSQL could not store: refused here, not by the store.
+      ["a name with a NUL", { ...item("a"), name: "Tea\u0000" }],
+      ["an sku with half a surrogate pair", item("\ud83d")],
+      ["a name with a control character", { ...item("a"), name: "Tea\u001b[2J" }],
     ])("%s", async (_, body) => {
       const basket = await createBasket();
       expectProblem(await on(basket, "POST", `/items`, body), 400, "invalid_request");
@@ -148,6 +152,10 @@ describe.each(storeBackends)("REST → NATS → worker → %s", (backend) => {
         "invalid_request",
       );
       expect(await events(basket.id)).toHaveLength(1);
+      // A basket being created has no revision to match.
+      const created = await request("POST", "/baskets", { visitorId: "v" }, { "if-match": '"0"' });
+      expectProblem(created, 400, "invalid_request");
+      expect(created.json().detail).toMatch(/If-Match is not for a create/);
     });
 
     it("an unknown route", async () => {

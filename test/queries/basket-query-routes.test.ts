@@ -267,6 +267,8 @@ describe("the query routes, over PostgreSQL", () => {
       expectProblem(await get("/baskets?limit=0"), 400, "invalid_request");
       expectProblem(await get("/baskets?limit=101"), 400, "invalid_request");
       expectProblem(await get("/baskets?status=pending"), 400, "invalid_request");
+      // Text PostgreSQL could not compare with: refused here, not by the database.
+      expectProblem(await get("/baskets?visitorId=v%00"), 400, "invalid_request");
     });
 
     it("answers 400 invalid_cursor for a cursor it did not make", async () => {

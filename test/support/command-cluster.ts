@@ -28,6 +28,7 @@ import {
 } from "../../src/commands/nats/subjects.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { defaultHttpLimits } from "../../src/http/limits.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
@@ -141,6 +142,14 @@ export async function startCommandCluster(options: {
     commands: { bus, createKeys, asyncCommands },
     queries,
     access: testAccess(),
+    // Tests send many requests from one address, on a busy machine: no rate limit, no shedding
+    // (test/http/limits.test.ts is theirs).
+    limits: {
+      ...defaultHttpLimits,
+      rateLimit: { max: 0, windowMs: 1_000 },
+      maxInFlight: 0,
+      pressure: { ...defaultHttpLimits.pressure, maxEventLoopDelayMs: 0 },
+    },
     version: "0.0.0-test",
   });
 
@@ -154,6 +163,8 @@ export async function startCommandCluster(options: {
     workers,
     addWorker,
     database,
+    /** Events in the store, whichever it is. */
+    countEvents: () => opened.countEvents(),
     async stop() {
       await app.close();
       await queries?.waiter.close();

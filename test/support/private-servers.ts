@@ -1,15 +1,27 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { onTestProcessEnd } from "./processes.js";
 
 /**
- * PostgreSQL and NATS servers of a test's own, on spare ports, for fault tests that stop and
- * restart them — never the shared servers on 5432 and 4222. `destroy` stops each and removes its
+ * PostgreSQL and NATS servers of a test's own, on spare ports — never the shared servers on 5432
+ * and 4222: for fault tests that stop and restart them, and for tests that need one configured
+ * otherwise (credentials, TLS). `destroy` stops each and removes its
  * files; whatever a failed test leaves running is killed when the test process ends.
  */
 
@@ -45,10 +57,21 @@ async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs 
   }
 }
 
+export interface PrivatePostgresOptions {
+  /** TLS on, with this server certificate and key, and this CA for client certificates. */
+  tls?: { serverCert: string; serverKey: string; caFile: string };
+  /** pg_hba.conf, line by line (by default initdb's: trust). */
+  hba?: string[];
+}
+
 export interface PrivatePostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres — the server's own default database. */
   readonly url: string;
   readonly port: number;
+  /** The default database's URL for another user, with a query string (`?sslmode=…`) if given. */
+  urlFor(user: string, query?: string): string;
+  /** Runs SQL as the superuser, over the cluster's own socket (whatever pg_hba.conf says of TCP). */
+  admin(statement: string): Promise<void>;
   /** `fast` lets sessions end cleanly; `immediate` is a crash (recovery from WAL at the next start). */
   stop(mode?: "fast" | "immediate"): Promise<void>;
   start(): Promise<void>;
@@ -58,34 +81,62 @@ export interface PrivatePostgres {
 }
 
 /**
- * A PostgreSQL 15 cluster in a temporary folder. PostgreSQL refuses to run as root, so the
- * folder belongs to the `postgres` user and initdb/pg_ctl run as that user when we are root.
+ * A PostgreSQL cluster in a temporary folder. PostgreSQL refuses to run as root, so the folder
+ * belongs to the `postgres` user and initdb/pg_ctl run as that user when we are root.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const root = mkdtempSync(join(tmpdir(), "basket-pg-"));
   const data = join(root, "data");
   const sockets = join(root, "sockets");
   mkdirSync(sockets);
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { stdout } = await run("id", ["-u", "postgres"]);
-    const { stdout: group } = await run("id", ["-g", "postgres"]);
-    for (const path of [root, sockets]) chownSync(path, Number(stdout), Number(group));
-  }
+  const owner = asRoot
+    ? {
+        uid: Number((await run("id", ["-u", "postgres"])).stdout),
+        gid: Number((await run("id", ["-g", "postgres"])).stdout),
+      }
+    : undefined;
+  const own = (path: string) => owner && chownSync(path, owner.uid, owner.gid);
+  own(root);
+  own(sockets);
   const pgCommand = (tool: string, args: string[]) =>
     asRoot
       ? run("runuser", ["-u", "postgres", "--", join(pgBin, tool), ...args])
       : run(join(pgBin, tool), args);
   const port = await sparePort();
   await pgCommand("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
-  const options = `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  let settings = `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  if (options.tls) {
+    const { serverCert, serverKey, caFile } = options.tls;
+    for (const [from, to] of [
+      [serverCert, "server.crt"],
+      [serverKey, "server.key"],
+      [caFile, "root.crt"],
+    ] as const) {
+      copyFileSync(from, join(data, to));
+      chmodSync(join(data, to), 0o600);
+      own(join(data, to));
+    }
+    settings += " -c ssl=on -c ssl_ca_file=root.crt";
+  }
+  if (options.hba) writeFileSync(join(data, "pg_hba.conf"), `${options.hba.join("\n")}\n`);
   const pgCtl = (...args: string[]) => pgCommand("pg_ctl", ["-D", data, "-w", "-t", "60", ...args]);
   let running = false;
   const server: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    urlFor: (user, query = "") => `postgres://${user}@127.0.0.1:${port}/postgres${query}`,
+    async admin(statement) {
+      const client = new pg.Client({ host: sockets, port, user: "postgres", database: "postgres" });
+      await client.connect();
+      try {
+        await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    },
     async start() {
-      await pgCtl("-l", join(root, "log"), "-o", options, "start");
+      await pgCtl("-l", join(root, "log"), "-o", settings, "start");
       running = true;
     },
     async stop(mode = "fast") {
@@ -129,10 +180,15 @@ export interface PrivateNats {
   destroy(): Promise<void>;
 }
 
-/** nats-server with JetStream, its store in a temporary folder that outlives restarts. */
-export async function startPrivateNats(): Promise<PrivateNats> {
+/**
+ * nats-server with JetStream, its store in a temporary folder that outlives restarts; with
+ * `configuration`, that configuration file's text too (authorization, tls blocks).
+ */
+export async function startPrivateNats(options: { configuration?: string } = {}): Promise<PrivateNats> {
   const root = mkdtempSync(join(tmpdir(), "basket-nats-"));
   const port = await sparePort();
+  const configFile = join(root, "nats.conf");
+  if (options.configuration) writeFileSync(configFile, `${options.configuration}\n`);
   let store = join(root, "store-0");
   let stores = 0;
   let child: ChildProcess | undefined;
@@ -143,7 +199,9 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     async start({ freshStore = false } = {}) {
       if (freshStore) store = join(root, `store-${++stores}`);
       log = "";
-      const started = spawn(natsServer, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+      const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
+      if (options.configuration) args.unshift("-c", configFile);
+      const started = spawn(natsServer, args, {
         stdio: ["ignore", "pipe", "pipe"],
       });
       child = started;

@@ -1,7 +1,7 @@
 import type { BasketCommand } from "./commands.js";
 import { BasketError } from "./errors.js";
 import type { BasketEvent } from "./events.js";
-import { isCurrency, rules } from "./rules.js";
+import { isCurrency, rules, storableText } from "./rules.js";
 import { type Basket, basketTotal, itemCount } from "./state.js";
 
 type OpenBasket = Extract<Basket, { status: "open" }>;
@@ -100,7 +100,12 @@ function requireQuantity(quantity: number, min: number): void {
 }
 
 function isBoundedText(value: unknown, maxLength: number): value is string {
-  return typeof value === "string" && value.trim().length > 0 && value.length <= maxLength;
+  return (
+    typeof value === "string" &&
+    value.trim().length > 0 &&
+    value.length <= maxLength &&
+    storableText.test(value)
+  );
 }
 
 function unknownCommand(command: never): never {

@@ -11,6 +11,9 @@ export const rules = {
   defaultCurrency: "EUR",
 } as const;
 
+/** Text with no control characters and no lone UTF-16 surrogates: PostgreSQL stores neither. */
+export const storableText = /^[^\p{Cc}\p{Cs}]*$/u;
+
 const currencies = new Set(Intl.supportedValuesOf("currency"));
 
 export const isCurrency = (code: string): boolean => currencies.has(code);

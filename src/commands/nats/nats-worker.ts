@@ -13,6 +13,8 @@ import { agreeOnPartitions } from "../routing/routing-config.js";
 import { decodeCommand, encodeOutcome } from "../wire.js";
 import {
   allCommandsWildcard,
+  commandSubject,
+  fallbackSubject,
   fallbackWildcard,
   partitionQueue,
   partitionWildcard,
@@ -69,10 +71,23 @@ export async function startNatsWorker(
       ? Array.from({ length: routing.partitions }, (_, partition) => partition)
       : [...owned.keys()].sort((a, b) => a - b);
   await agreeOnPartitions(nc, prefix, routing.partitions);
+  /**
+   * A command is taken only on the subject the API sends it to: its own basket's, in its own
+   * partition (or the fallback). Another basket's message on this subject would be decided by a
+   * worker that may not own that basket's partition, and kept in a cache hand-offs never evict.
+   */
+  const onItsSubject = (decoded: CommandEnvelope | string, subject: string): CommandEnvelope | string => {
+    if (typeof decoded === "string") return decoded;
+    const { basketId } = decoded;
+    if (subject === commandSubject(prefix, partitionOf(basketId, routing.partitions), basketId))
+      return decoded;
+    if (subject === fallbackSubject(prefix, basketId)) return decoded;
+    return `The command for basket ${basketId} came on ${subject}, which is not its subject.`;
+  };
 
   const serve = async (msg: Msg) => {
     const started = performance.now();
-    const envelope = decodeCommand(msg.data);
+    const envelope = onItsSubject(decodeCommand(msg.data), msg.subject);
     let outcome: CommandOutcome;
     if (typeof envelope === "string") {
       outcome = failure({ kind: "invalid", code: "invalid_command", message: envelope });
@@ -103,7 +118,7 @@ export async function startNatsWorker(
       counts.failed[outcome.code] = (counts.failed[outcome.code] ?? 0) + 1;
       // The services framework's error headers, so any NATS client sees the failure.
       const headers = natsHeaders();
-      headers.set("Nats-Service-Error", outcome.message);
+      headers.set("Nats-Service-Error", headerValue(outcome.message));
       headers.set("Nats-Service-Error-Code", String(statusOfFailure[outcome.kind]));
       msg.respond(encodeOutcome(outcome), { headers });
     }
@@ -221,5 +236,12 @@ function logOutcome(log: Logger, envelope: CommandEnvelope, outcome: CommandOutc
     );
   else log.info({ commandId, basketId, type: command.type, code: outcome.code }, "command refused");
 }
+
+/**
+ * A message may quote what it refuses — a field name, a value — and a header value may hold no
+ * line break (nats.js throws, and the caller would get no answer at all): controls become
+ * spaces, and the whole message stays in the body.
+ */
+const headerValue = (message: string) => message.replace(/\p{Cc}+/gu, " ").slice(0, 500);
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);

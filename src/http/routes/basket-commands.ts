@@ -122,7 +122,15 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         response: { 201: CreatedBasketBody, 202: AcceptedCreateBody, ...createProblems },
       },
       // A create may come with no body at all.
-      preValidation: async (request) => {
+      preValidation: async (request, reply) => {
+        // The revisions of If-Match are a basket's: one being created has none yet.
+        if (request.headers["if-match"] !== undefined)
+          return sendProblem(
+            reply,
+            400,
+            "invalid_request",
+            "If-Match is not for a create: a new basket has no revision.",
+          );
         request.body ??= {};
       },
     },

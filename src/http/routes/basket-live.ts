@@ -38,7 +38,8 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
     {
       sse: "only",
       // The basket's token; a browser's EventSource sends no headers, so the cookie it got at create.
-      config: { access: "basket" },
+      // A stream stays open: not one of the requests in flight (src/http/limits.ts).
+      config: { access: "basket", longLived: true },
       schema: {
         tags: ["basket queries"],
         security: [{ basketToken: [] }, { basketCookie: [] }],

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync } from "fastify";
 import Type, { type TProperties } from "typebox";
-import { BasketId } from "../../commands/schemas.js";
+import { rules } from "../../aggregates/basket/rules.js";
+import { BasketId, text } from "../../commands/schemas.js";
 import type { BasketQueries } from "../../queries/basket-queries.js";
 import { InvalidCursor } from "../../queries/cursor.js";
 import { parseDuration } from "../../queries/duration.js";
@@ -131,7 +132,7 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
         security: adminSecurity,
         summary: "Baskets in creation order, a page at a time",
         querystring: queryString({
-          visitorId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          visitorId: Type.Optional(text(rules.maxVisitorIdLength)),
           status: Type.Optional(Status),
           limit: limit(20),
           cursor: Type.Optional(Type.String({ description: "`nextCursor` of the previous page" })),

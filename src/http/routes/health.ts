@@ -20,7 +20,10 @@ const tags = ["health"];
 // Probes come every few seconds from every load balancer: not worth a log line each.
 const logLevel = "warn";
 // Open: load balancers and orchestrators carry no credential, and nothing here is a basket's.
-const config = { access: "public" } as const;
+// Never rate-limited nor shed (limits: false): a probe of a busy process must still be answered,
+// or the load balancer takes it out (it probes from one address) and the orchestrator restarts
+// it; both answers are cheap (readiness is cached).
+const config = { access: "public", limits: false } as const;
 
 /** For load balancers and orchestrators: is the process up, and can it do its work now. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { readiness }) => {
