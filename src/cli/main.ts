@@ -5,7 +5,7 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
 import { createLogger } from "../logging.js";
-import { type Role, roles, serve } from "../serve/serve.js";
+import { type Role, roles } from "../serve/roles.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
 import { registerProjectionsCommands } from "./projections-commands.js";
@@ -24,6 +24,8 @@ program
   .action(async ({ role }: { role: Role }) => {
     const config = loadConfig();
     const log = createLogger(config.logLevel, `basket-${role}`);
+    // Loaded here, not above: the rest of the CLI starts without the whole service's modules.
+    const { serve } = await import("../serve/serve.js");
     const running = await serve(role, config, log);
     const serves = role === "api" || role === "all" ? `API docs at ${running.url}/docs, ` : "";
     log.info(`basket service (${role}) at ${running.url} — ${serves}metrics at ${running.url}/metrics`);

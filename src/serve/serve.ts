@@ -38,9 +38,7 @@ import { BasketQueries } from "../queries/basket-queries.js";
 import { RevisionWaiter } from "../queries/revision-waiter.js";
 import { ensureEventsStream, eventRelayProjection } from "../relay/event-relay.js";
 import { version } from "../version.js";
-
-export const roles = ["api", "worker", "projector", "all"] as const;
-export type Role = (typeof roles)[number];
+import type { Role } from "./roles.js";
 
 export interface Running {
   /** Where the HTTP API listens, for roles that serve it. */

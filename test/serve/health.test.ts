@@ -4,7 +4,8 @@ import { BasketTokens } from "../../src/access/basket-tokens.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
-import { type Role, type Running, serve } from "../../src/serve/serve.js";
+import type { Role } from "../../src/serve/roles.js";
+import { type Running, serve } from "../../src/serve/serve.js";
 import { bearer, testTokenSecret } from "../support/baskets.js";
 import {
   type PrivateNats,

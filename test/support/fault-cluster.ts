@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import type { Role } from "../../src/serve/serve.js";
+import type { Role } from "../../src/serve/roles.js";
 import { testTokenSecret } from "./baskets.js";
 import {
   type BasketHandle,
