@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // own, then stops, crashes and restarts them under load. `npm run test:faults`; .ci/run runs them too.
 export default defineConfig({
   test: {
+    // Process-level tests run the built CLI (test/support/built-cli.ts): build it once, first.
+    globalSetup: ["test/support/built-cli.ts"],
     include: ["test/faults/**/*.test.ts"],
     testTimeout: 180_000,
     hookTimeout: 120_000,

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { buildCliIfStale, builtCli } from "./built-cli.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -38,9 +39,10 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `basket <args>` (the real CLI, through tsx) with the given environment. */
+/** Runs `basket <args>` (the real CLI, as built in dist/) with the given environment. */
 export function startCli(args: string[], env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  buildCliIfStale();
+  const child = spawn(process.execPath, ["--enable-source-maps", builtCli, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
