@@ -369,8 +369,9 @@ function reader(env: Env) {
     subjectToken(name: string, fallback: string): string {
       const raw = env[name];
       if (raw === undefined || raw === "") return fallback;
-      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw))
-        fail(name, "NATS subject tokens (letters, digits, - and _)");
+      // One token: the prefix also names JetStream streams and KV buckets, which allow no dots.
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw))
+        fail(name, "one NATS subject token (letters, digits, - and _, at most 64)");
       return raw;
     },
   };

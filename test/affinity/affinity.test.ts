@@ -54,7 +54,8 @@ async function load(
   return acked;
 }
 
-describe("basket affinity across worker processes", () => {
+// Three and four worker processes under load, beside another test file on two cores.
+describe("basket affinity across worker processes", { timeout: 120_000 }, () => {
   let fleet: Awaited<ReturnType<typeof startWorkerFleet>> | undefined;
   afterEach(async () => {
     await fleet?.stop();

@@ -15,7 +15,7 @@ import { startWorkerFleet } from "../support/worker-fleet.js";
 const ackWaitMs = 2_000;
 
 /** Worker processes as deployed, each killed with SIGKILL while it holds queued commands. */
-describe("queued commands whose worker is killed", () => {
+describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
   let fleet: Awaited<ReturnType<typeof startWorkerFleet>>;
   let asyncCommands: AsyncCommands;
   let store: PostgresEventStore;

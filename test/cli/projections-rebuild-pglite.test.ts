@@ -15,7 +15,7 @@ import {
  * PGlite is one connection: the rebuild, the live runners, the commands and the queries take
  * turns on it, a transaction at a time — none may wait for another while holding it.
  */
-describe("rebuilding a projection on PGlite", () => {
+describe("rebuilding a projection on PGlite", { timeout: 120_000 }, () => {
   let database: Database;
   let service: ReturnType<typeof liveService>;
 

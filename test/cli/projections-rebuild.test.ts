@@ -49,7 +49,7 @@ function countingQueries(database: Database) {
   };
 }
 
-describe("rebuilding a projection on PostgreSQL", () => {
+describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
   let database: Database & { url?: string };
   let service: ReturnType<typeof liveService>;
 

@@ -165,6 +165,9 @@ describe("configuration of limits", () => {
       { COMMAND_TIMEOUT_MS: "5000", HTTP_CONNECTION_TIMEOUT_MS: "3000" },
       "expected more than COMMAND_TIMEOUT_MS (5000), or 0",
     ],
+    // The prefix names streams and buckets too, and those allow no dots.
+    [{ NATS_SUBJECT_PREFIX: "shop.baskets" }, "is not valid: expected one NATS subject token"],
+    [{ NATS_SUBJECT_PREFIX: "shop baskets" }, "is not valid: expected one NATS subject token"],
   ])("refuses %j", (env, message) => {
     expect(failure(env)).toContain(message);
   });

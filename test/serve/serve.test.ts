@@ -11,7 +11,7 @@ import { startCli } from "../support/processes.js";
 const listening = (line: Record<string, unknown>) => /basket service \(\w+\) at http/.test(String(line.msg));
 const urlOf = (line: Record<string, unknown>) => /at (http:\/\/\S+)/.exec(String(line.msg))?.[1] as string;
 
-describe("basket serve", () => {
+describe("basket serve", { timeout: 120_000 }, () => {
   const dirs: string[] = [];
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type NatsConnection } from "nats";
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
@@ -124,14 +125,24 @@ export async function startWorkerFleet(options: {
         }
         if (Date.now() > deadline)
           throw new Error(`no convergence on ${count} owners: ${JSON.stringify(stats)}`);
+        await sleep(50);
       }
     },
-    /** Sends a command; a timed-out one is retried with the same id, as a careful client does. */
+    /**
+     * Sends a command; a timed-out or refused one is retried with the same id, as a careful client
+     * does, for as long as partitions can take to move on a loaded machine.
+     */
     async send(basketId: string, command: BasketCommand, commandId = uuidv7()): Promise<CommandOutcome> {
-      for (let attempt = 0; ; attempt++) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
         const outcome = await bus.send({ commandId, basketId, command });
-        if (outcome.ok || (outcome.kind !== "timeout" && outcome.kind !== "unavailable") || attempt > 20)
+        if (
+          outcome.ok ||
+          (outcome.kind !== "timeout" && outcome.kind !== "unavailable") ||
+          Date.now() > deadline
+        )
           return outcome;
+        if (outcome.kind === "unavailable") await sleep(50);
       }
     },
     /** The workers' processes not killed nor exited. */
