@@ -99,7 +99,8 @@ export async function runEmmettWorkload(options: EmmettWorkloadOptions): Promise
     const command = (basketId: string) => handle(store, basketId, (state) => addItem(basketId, state));
 
     // Stream names' first dash-separated part is Emmett's stream type, hence `basket-...`.
-    await drive(200, concurrency, (i) => command(`basket-warmup-${run}-${i}`));
+    // Warmed up as much as ours (bench/commands.ts): 3,000 commands on 1,000 baskets.
+    await drive(3_000, concurrency, (i) => command(`basket-warmup-${run}-${i % 1_000}`));
     conflicts = 0;
 
     // Command i goes to basket i % baskets, so each basket's commands are spread over the run.
