@@ -174,11 +174,7 @@ function postgresTls(read: Reader, url: string): PostgresTls | undefined {
       "DATABASE_SSL_* is not valid together with TLS parameters in DATABASE_URL: give one or the other.",
     );
   }
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError(
-      "DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE go together: give both or neither.",
-    );
-  }
+  together("DATABASE_SSL_CERT_FILE", certFile, "DATABASE_SSL_KEY_FILE", keyFile);
   if (mode === "disable") {
     if (anyFile)
       throw new ConfigError("DATABASE_SSL_MODE=disable is not valid with DATABASE_SSL_*_FILE set.");
@@ -187,14 +183,18 @@ function postgresTls(read: Reader, url: string): PostgresTls | undefined {
   return { verify: mode === "verify-full", caFile, certFile, keyFile };
 }
 
+/** Two variables that mean something only as a pair (a user and its password, a certificate and its key). */
+function together(name: string, value: unknown, otherName: string, other: unknown): void {
+  if ((value === undefined) !== (other === undefined))
+    throw new ConfigError(`${name} and ${otherName} go together: give both or neither.`);
+}
+
 function natsConfig(read: Reader, env: Env): NatsConnectionConfig {
   const name = read.secret("NATS_USER");
   const password = read.secret("NATS_PASSWORD");
   const token = read.secret("NATS_TOKEN");
   const credsFile = read.file("NATS_CREDS_FILE");
-  if ((name === undefined) !== (password === undefined)) {
-    throw new ConfigError("NATS_USER and NATS_PASSWORD go together: give both or neither.");
-  }
+  together("NATS_USER", name, "NATS_PASSWORD", password);
   const inUrl =
     env.NATS_URL && URL.canParse(env.NATS_URL) && new URL(env.NATS_URL).username ? true : undefined;
   const ways = [name, token, credsFile, inUrl].filter((given) => given !== undefined).length;
@@ -206,9 +206,7 @@ function natsConfig(read: Reader, env: Env): NatsConnectionConfig {
   const caFile = read.file("NATS_TLS_CA_FILE");
   const certFile = read.file("NATS_TLS_CERT_FILE");
   const keyFile = read.file("NATS_TLS_KEY_FILE");
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together: give both or neither.");
-  }
+  together("NATS_TLS_CERT_FILE", certFile, "NATS_TLS_KEY_FILE", keyFile);
   const tls =
     read.boolean("NATS_TLS", false) || caFile || certFile || env.NATS_URL?.startsWith("tls:")
       ? { caFile, certFile, keyFile }

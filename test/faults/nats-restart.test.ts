@@ -1,27 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bearer } from "../support/baskets.js";
-import {
-  type FaultCluster,
-  readinessBecomes,
-  startFaultCluster,
-  stopFaultClusters,
-} from "../support/fault-cluster.js";
+import { faultClusterPerTest, readinessBecomes } from "../support/fault-cluster.js";
 import { type BasketHandle, createBasketRetried } from "../support/http-load.js";
 import { connectSse } from "../support/sse.js";
 
 const env = { COMMAND_TIMEOUT_MS: "2000" };
 
 describe("NATS restarted under load", () => {
-  let cluster: FaultCluster | undefined;
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail" && cluster) console.log(await cluster.logTails());
-    cluster = undefined;
-    await stopFaultClusters();
-  });
+  const clusters = faultClusterPerTest();
 
   /** Load, the NATS server killed mid-way and started again; what every scenario here checks. */
   async function restartUnderLoad(scenario: string, freshStore: boolean) {
-    cluster = await startFaultCluster({ workers: 2, projectors: 1, env });
+    const cluster = await clusters.start({ workers: 2, projectors: 1, env });
     const { fleet, nats } = cluster;
     await fleet.converged(2);
     const load = await cluster.startLoad();

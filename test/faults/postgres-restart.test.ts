@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  type FaultCluster,
-  readinessBecomes,
-  type Service,
-  startFaultCluster,
-  stopFaultClusters,
-} from "../support/fault-cluster.js";
+import { describe, expect, it } from "vitest";
+import { faultClusterPerTest, readinessBecomes, type Service } from "../support/fault-cluster.js";
 
 describe("PostgreSQL restarted under load", () => {
-  let cluster: FaultCluster | undefined;
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail" && cluster) console.log(await cluster.logTails());
-    cluster = undefined;
-    await stopFaultClusters();
-  });
+  const clusters = faultClusterPerTest();
 
   it("crashed and started again: workers and projectors recover without a restart, and the read model converges to the fold of the events", async () => {
-    cluster = await startFaultCluster({ workers: 2, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const cluster = await clusters.start({ workers: 2, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
     const { fleet, postgres, projectors } = cluster;
     await fleet.converged(2);
     const load = await cluster.startLoad();

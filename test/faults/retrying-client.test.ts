@@ -1,21 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { type FaultCluster, startFaultCluster, stopFaultClusters } from "../support/fault-cluster.js";
+import { describe, expect, it } from "vitest";
+import { faultClusterPerTest } from "../support/fault-cluster.js";
 
 describe("a client that retries every timed-out command with the same Idempotency-Key", () => {
-  let cluster: FaultCluster | undefined;
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail" && cluster) {
-      for (const process of cluster.fleet.processes)
-        if (process.child.pid) globalThis.process.kill(process.child.pid, "SIGCONT");
-      console.log(await cluster.logTails());
-    }
-    cluster = undefined;
-    await stopFaultClusters();
+  // A stalled worker, woken first, can still write its logs.
+  const clusters = faultClusterPerTest((cluster) => {
+    for (const process of cluster.fleet.processes)
+      if (process.child.pid) globalThis.process.kill(process.child.pid, "SIGCONT");
   });
 
   it("while a worker stalls (SIGSTOP) and comes back (SIGCONT), ends with each command applied exactly once", async () => {
     // Answers are due in 500 ms: a stalled worker's commands time out, and are retried.
-    cluster = await startFaultCluster({ workers: 2, projectors: 1, env: { COMMAND_TIMEOUT_MS: "500" } });
+    const cluster = await clusters.start({ workers: 2, projectors: 1, env: { COMMAND_TIMEOUT_MS: "500" } });
     const { fleet } = cluster;
     await fleet.converged(2);
     const load = await cluster.startLoad();

@@ -1,22 +1,12 @@
 import { hostname } from "node:os";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  type FaultCluster,
-  type Service,
-  startFaultCluster,
-  stopFaultClusters,
-} from "../support/fault-cluster.js";
+import { describe, expect, it } from "vitest";
+import { faultClusterPerTest, type Service } from "../support/fault-cluster.js";
 
 describe("a process SIGKILLed mid-load", () => {
-  let cluster: FaultCluster | undefined;
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail" && cluster) console.log(await cluster.logTails());
-    cluster = undefined;
-    await stopFaultClusters();
-  });
+  const clusters = faultClusterPerTest();
 
   it("a worker: its partitions move within the TTL; nothing acknowledged is lost, nothing applied twice", async () => {
-    cluster = await startFaultCluster({ workers: 3, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const cluster = await clusters.start({ workers: 3, projectors: 1, env: { COMMAND_TIMEOUT_MS: "2000" } });
     const { fleet } = cluster;
     await fleet.converged(3);
     const load = await cluster.startLoad();
@@ -38,7 +28,7 @@ describe("a process SIGKILLed mid-load", () => {
   });
 
   it("a projector running projections: the other takes them over; the read model converges, no batch applied twice", async () => {
-    cluster = await startFaultCluster({ workers: 2, projectors: 2, env: { COMMAND_TIMEOUT_MS: "2000" } });
+    const cluster = await clusters.start({ workers: 2, projectors: 2, env: { COMMAND_TIMEOUT_MS: "2000" } });
     const { fleet, database } = cluster;
     await fleet.converged(2);
     const owners = async () =>

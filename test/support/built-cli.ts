@@ -8,6 +8,7 @@ const root = new URL("../../", import.meta.url).pathname;
 export const builtCli = join(root, "dist/src/cli/main.js");
 
 const sources = ["src", "migrations", "package.json"];
+let checked = false;
 
 /**
  * Builds dist/ when it is missing or older than a source. Tests and benchmarks run the built
@@ -15,6 +16,9 @@ const sources = ["src", "migrations", "package.json"];
  * process-level tests start hundreds of them.
  */
 export function buildCliIfStale(): void {
+  // Tests start hundreds of processes: walk the sources once per test process, not per start.
+  if (checked) return;
+  checked = true;
   if (newest(sources.map((path) => join(root, path))) <= modifiedAt(builtCli)) return;
   execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
     cwd: root,

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
@@ -29,8 +29,8 @@ export interface Service {
 /** The stops of clusters started and not stopped yet, those still starting too. */
 const unstopped = new Set<() => Promise<void>>();
 
-/** Stops every cluster not stopped yet — also one a timed-out test left starting. For afterEach. */
-export async function stopFaultClusters(): Promise<void> {
+/** Stops every cluster not stopped yet — also one a timed-out test left starting. */
+async function stopFaultClusters(): Promise<void> {
   await Promise.all([...unstopped].map((stop) => stop()));
 }
 
@@ -44,7 +44,7 @@ const startTimeoutMs = 120_000;
  * The service as deployed — an API process, worker processes, projector processes — on a
  * PostgreSQL and a NATS of the test's own, which the test may stop, crash and restart.
  */
-export async function startFaultCluster(options: {
+async function startFaultCluster(options: {
   workers: number;
   projectors: number;
   partitions?: number;
@@ -368,4 +368,26 @@ function printFigures(
         .join(", ")}`,
     ].join("\n"),
   );
+}
+
+/**
+ * For a fault test file: `start` a cluster in a test, and it is stopped after the test. A failed
+ * test prints the cluster's log tails first (after `beforeLogs`, e.g. waking a stopped process).
+ */
+export function faultClusterPerTest(beforeLogs?: (cluster: FaultCluster) => void) {
+  let current: FaultCluster | undefined;
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail" && current) {
+      beforeLogs?.(current);
+      console.log(await current.logTails());
+    }
+    current = undefined;
+    await stopFaultClusters();
+  });
+  return {
+    async start(options: Parameters<typeof startFaultCluster>[0]): Promise<FaultCluster> {
+      current = await startFaultCluster(options);
+      return current;
+    },
+  };
 }

@@ -159,13 +159,7 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions = {})
     const script = `${running ? `${pgCtl} -D "$1" -m immediate stop;` : ""} rm -rf "$2"`;
     spawn("sh", ["-c", script, "sh", data, root], { detached: true, stdio: "ignore" }).unref();
   });
-  try {
-    await server.start();
-  } catch (error) {
-    await server.destroy();
-    throw error;
-  }
-  return server;
+  return startedOrDestroyed(server);
 }
 
 export interface PrivateNats {
@@ -237,6 +231,13 @@ export async function startPrivateNats(options: { configuration?: string } = {})
     child?.kill("SIGKILL");
     rmSync(root, { recursive: true, force: true });
   });
+  return startedOrDestroyed(server);
+}
+
+/** A server just made, started; one that cannot start is cleaned away before the error goes on. */
+async function startedOrDestroyed<Server extends { start(): Promise<void>; destroy(): Promise<void> }>(
+  server: Server,
+): Promise<Server> {
   try {
     await server.start();
   } catch (error) {
