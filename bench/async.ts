@@ -9,10 +9,10 @@
 import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { BasketCommandHandler } from "../src/commands/basket-command-handler.js";
-import { commandQueueConsumer, commandQueueStream } from "../src/commands/nats/subjects.js";
 import { PostgresEventStore } from "../src/eventstore/postgres/postgres-event-store.js";
+import { ensureEventsStream, eventRelayProjection } from "../src/nats/events/event-relay.js";
+import { commandQueueConsumer, commandQueueStream, eventsStream } from "../src/nats/names.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../src/projections/projection-runner.js";
-import { ensureEventsStream, eventRelayProjection, eventsStream } from "../src/relay/event-relay.js";
 import { startCommandCluster } from "../test/support/command-cluster.js";
 import { openTestDatabase } from "../test/support/databases.js";
 import { appendBaskets } from "../test/support/event-streams.js";

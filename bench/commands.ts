@@ -5,7 +5,7 @@
  *   npm run bench   (or: npx tsx bench/commands.ts)
  */
 import { v7 as uuidv7 } from "uuid";
-import { NatsCommandBus } from "../src/commands/nats/nats-command-bus.js";
+import { NatsCommandBus } from "../src/nats/commands/nats-command-bus.js";
 import { createPostgresDatabase } from "../test/support/databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../test/support/nats.js";
 import { startCli } from "../test/support/processes.js";

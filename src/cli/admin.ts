@@ -1,6 +1,5 @@
 import { Option } from "commander";
 import { AdminTokens } from "../access/admin-tokens.js";
-import { loadConfig } from "../config.js";
 
 /** `--admin-token`, or BASKET_ADMIN_TOKEN, which — unlike a command line — `ps` does not show. */
 export const adminTokenOption = () =>
@@ -18,10 +17,10 @@ export const adminTokenOption = () =>
  * keeps a job or a person given the configuration for looking (history, export, status) from
  * changing the shop by mistake, and when ADMIN_TOKENS holds digests, reading the configuration
  * does not reveal the token. Whoever holds database credentials that may write can change the
- * data without this CLI; that is what PostgreSQL's own roles are for (README: "Access control").
+ * data without this CLI; that is what PostgreSQL's own roles are for (docs/cli.md).
  */
-export function requireOperator(action: string, presented: string | undefined): void {
-  const operators = new AdminTokens(loadConfig().access.adminTokens);
+export function requireOperator(action: string, adminTokens: string[], presented: string | undefined): void {
+  const operators = new AdminTokens(adminTokens);
   if (!operators.configured)
     throw new Error(`${action} needs the operator's credential, and ADMIN_TOKENS is not configured.`);
   if (presented === undefined || presented === "")

@@ -1,11 +1,11 @@
 import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
-import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { NatsConnection } from "nats";
-import { ConfigError, loadConfig } from "../config.js";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Config, ConfigError } from "../config/config.js";
 import { toEventLine } from "../eventstore/event-line.js";
+import { openStores, type Stores } from "../eventstore/open-stores.js";
 import type { Checkpoint } from "../eventstore/port.js";
-import { connectNats, type NatsConnectionConfig, natsHost } from "../nats/connection.js";
+import { connectNats } from "../nats/connection.js";
 import { adminTokenOption, requireOperator } from "./admin.js";
 import {
   parseBasketId,
@@ -20,28 +20,12 @@ import { exportEvents } from "./events/export-events.js";
 import { formatHistory, historyRows, readBasket } from "./events/history.js";
 import { importEvents } from "./events/import-events.js";
 import { readLines } from "./events/lines.js";
-import { type OpenedStore, openConfiguredStore } from "./events/open-store.js";
 import { type Progress, startProgress } from "./events/progress.js";
 import { checkRange } from "./events/range-size.js";
 import type { LogRange } from "./events/read-range.js";
 import { replayEvents } from "./events/replay-events.js";
 import { basketAt, formatPastBasket, pastBasketJson } from "./events/time-travel.js";
-
-/** Exit codes of `basket events …`: 0 done, 1 failed (the message says why), 2 bad arguments. */
-const badArguments = 2;
-
-/** Commander's own complaints about a command line; it exits 1 for them, we exit 2. */
-const usageErrors = new Set([
-  "commander.conflictingOption",
-  "commander.excessArguments",
-  "commander.help",
-  "commander.invalidArgument",
-  "commander.missingArgument",
-  "commander.missingMandatoryOptionValue",
-  "commander.optionMissingArgument",
-  "commander.unknownCommand",
-  "commander.unknownOption",
-]);
+import { exitCodes } from "./exit-codes.js";
 
 const checkpointHelp = `
 Checkpoints are the opaque strings the store hands out (PostgreSQL and PGlite: <transaction id>:<position>),
@@ -51,23 +35,24 @@ whose checkpoint it is (inclusive), and is refused up front when no event in the
 --until the range ends where the log ends when the command gets there.`;
 
 /** `basket events …`: history, time travel, replay, export and import. */
-export function registerEventsCommands(program: Command): void {
+export function registerEventsCommands(program: Command, config: () => Config): void {
+  const withStore = async (work: (stores: Stores) => Promise<void>): Promise<void> => {
+    const stores = await openStores(config().store);
+    try {
+      await work(stores);
+    } finally {
+      await stores.close();
+    }
+  };
   const events = program
     .command("events")
     .description("Inspect, replay, export and import the event log.")
-    // Set before the subcommands are made: they inherit it.
-    .exitOverride((error) => {
-      if (error.exitCode === 1 && usageErrors.has(error.code)) {
-        throw new CommanderError(badArguments, error.code, error.message);
-      }
-      throw error;
-    })
     .addHelpText(
       "after",
       `
-The store comes from the environment as for serve (EVENT_STORE, DATABASE_URL, PGLITE_DATA_DIR; see README).
-PGlite cannot be shared between processes: stop a service using the same PGLITE_DATA_DIR first.
-Exit codes: 0 done, 1 failed (the message says why), 2 bad arguments.`,
+The store comes from the environment as for serve (EVENT_STORE, DATABASE_URL, PGLITE_DATA_DIR; see
+docs/configuration.md). PGlite cannot be shared between processes: stop a service using the same
+PGLITE_DATA_DIR first.`,
     );
 
   events
@@ -120,7 +105,7 @@ first one recorded after that time.`,
               : undefined;
         if (!point) {
           command.error("error: give --at-revision <n> or --at <time>", {
-            exitCode: badArguments,
+            exitCode: exitCodes.badUsage,
             code: "basket.missingPoint",
           });
         }
@@ -147,8 +132,11 @@ ${checkpointHelp}`,
     )
     .action(async (options: RangeOptions & { out?: string }) => {
       const range = rangeOf(options);
-      await withStore(async ({ store, database }) => {
-        const progress = startProgress("export", await checkRange(store, database, range));
+      await withStore(async ({ store, database, logInDatabase }) => {
+        const progress = startProgress(
+          "export",
+          await checkRange(store, logInDatabase ? database : undefined, range),
+        );
         const to = options.out ? { file: options.out } : { stream: process.stdout };
         const { events: count, last } = await tracked(progress, exportEvents(store, range, to, progress));
         console.error(`Exported ${count} events to ${options.out ?? "standard output"}.${resumeHint(last)}`);
@@ -170,7 +158,7 @@ of them is written: a stream starts at revision 0 or continues the store's last 
 the import with its number, and nothing of its batch is written. Progress goes to standard error.`,
     )
     .action(async (file: string, options: { intoNonEmpty?: true; adminToken?: string }) => {
-      requireOperator("events import", options.adminToken);
+      requireOperator("events import", config().access.adminTokens, options.adminToken);
       if (file !== "-") {
         await access(file, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
           throw new Error(`Cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
@@ -211,15 +199,14 @@ they are core NATS publishes. A progress bar (a terminal) or lines (otherwise) g
 ${checkpointHelp}`,
     )
     .action(async (options: RangeOptions & { subject: string; rate?: number; adminToken?: string }) => {
-      requireOperator("events replay", options.adminToken);
+      requireOperator("events replay", config().access.adminTokens, options.adminToken);
       const range = rangeOf(options);
-      const config = loadConfig();
-      const { natsUrl, nats } = config;
-      if (!natsUrl)
+      const { nats } = config();
+      if (!nats)
         throw new ConfigError("NATS_URL is required for events replay (e.g. nats://127.0.0.1:4222).");
-      await withStore(async ({ store, database }) => {
-        const total = await checkRange(store, database, range);
-        const nc = await connectForReplay(natsUrl, nats);
+      await withStore(async ({ store, database, logInDatabase }) => {
+        const total = await checkRange(store, logInDatabase ? database : undefined, range);
+        const nc = await connectNats(nats.servers, nats.connection, { name: "basket-events-replay" });
         try {
           const progress = startProgress("replay", total);
           const summary = await tracked(progress, replayEvents(store, nc, range, options, progress));
@@ -232,7 +219,7 @@ ${checkpointHelp}`,
         } finally {
           await nc.drain().catch(() => nc.close());
         }
-      }, config);
+      });
     });
 }
 
@@ -267,27 +254,6 @@ async function tracked<T>(progress: Progress, work: Promise<T>): Promise<T> {
   } catch (error) {
     progress.stop({ failed: true });
     throw error;
-  }
-}
-
-async function withStore(
-  work: (opened: OpenedStore) => Promise<void>,
-  config?: Parameters<typeof openConfiguredStore>[0],
-): Promise<void> {
-  const opened = await openConfiguredStore(config);
-  try {
-    await work(opened);
-  } finally {
-    await opened.close();
-  }
-}
-
-async function connectForReplay(url: string, config: NatsConnectionConfig): Promise<NatsConnection> {
-  try {
-    return await connectNats(url, config, { name: "basket-events-replay" });
-  } catch (error) {
-    // The URL may hold credentials: name the host only.
-    throw new Error(`Cannot connect to NATS at ${natsHost(url)}: ${(error as Error).message}`);
   }
 }
 

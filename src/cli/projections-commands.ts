@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
-import type { Command } from "commander";
-import { loadConfig } from "../config.js";
+import { type Command, InvalidArgumentError } from "commander";
+import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
-import { EsdbEventStore } from "../eventstore/esdb/esdb-event-store.js";
-import type { Checkpoint } from "../eventstore/port.js";
+import { openStores } from "../eventstore/open-stores.js";
+import type { Checkpoint, EventStore } from "../eventstore/port.js";
 import { allProjections, projectionNamed, projections } from "../projections/all-projections.js";
 import { type LagCounter, lagThroughStore } from "../projections/log-lag.js";
 import { isOutbound } from "../projections/projection.js";
@@ -17,20 +17,26 @@ import {
 import { planRedelivery, redeliver } from "../projections/rebuild/redeliver.js";
 import { adminTokenOption, requireOperator } from "./admin.js";
 import { parseCheckpoint, positiveInteger } from "./events/arguments.js";
-import { openReadModel } from "./projections/open-read-model.js";
+import { exitCodes } from "./exit-codes.js";
 import { formatPlan, formatRedelivery, formatResult } from "./projections/rebuild-output.js";
 import { progressReporter } from "./projections/rebuild-progress.js";
 import { formatList, formatStatus } from "./projections/status-output.js";
 
-/** Exit code of a rebuild stopped by SIGINT/SIGTERM: 128 + SIGINT, as shells report it. */
-const interruptedExitCode = 130;
-
 /**
- * `basket projections …`: list, status and rebuild. Exit codes: 0 done, 1 an error (unknown
- * projection, bad argument, unreachable database, a failed rebuild), 130 a rebuild interrupted
- * (it resumes when run again).
+ * `basket projections …`: list, status and rebuild. Exit codes (src/cli/exit-codes.ts): 0 done,
+ * 1 failed (an unknown projection, an unreachable database, a failed rebuild), 2 bad usage, 130 a
+ * rebuild interrupted (it resumes when run again).
  */
-export function registerProjectionsCommands(program: Command): void {
+export function registerProjectionsCommands(program: Command, config: () => Config): void {
+  const withReadModel = async (work: (readModel: ReadModel) => Promise<void>): Promise<void> => {
+    const stores = await openStores(config().store);
+    try {
+      const { database, store, logInDatabase } = stores;
+      await work(logInDatabase ? { database } : { database, eventStore: store, lag: lagThroughStore(store) });
+    } finally {
+      await stores.close();
+    }
+  };
   const group = program
     .command("projections")
     .description("Inspect and rebuild the read model's projections (database from the configuration).");
@@ -49,7 +55,7 @@ export function registerProjectionsCommands(program: Command): void {
   group
     .command("status")
     .description("Everything about one projection, or about each.")
-    .argument("[name]", `a projection: ${names}`)
+    .argument("[name]", `a projection: ${names}`, knownProjection)
     .option("--json", "machine-readable output (one line of JSON)")
     .action(async (name: string | undefined, { json }: { json?: boolean }) => {
       const chosen = name === undefined ? allProjections : [projectionNamed(name)];
@@ -67,7 +73,7 @@ export function registerProjectionsCommands(program: Command): void {
         "serving, then switch over in one transaction. Interrupted, it resumes where it stopped. " +
         "The event relay has no tables: rebuilding it publishes again from the start (or --from).",
     )
-    .argument("<name>", `a projection: ${names}`)
+    .argument("<name>", `a projection: ${names}`, knownProjection)
     .option("--dry-run", "say what it would do, change nothing")
     .option("--restart", "throw away an interrupted rebuild and start from the beginning of the log")
     .option(
@@ -97,7 +103,8 @@ export function registerProjectionsCommands(program: Command): void {
       ) => {
         const chosen = projectionNamed(name);
         // A dry run changes nothing: anyone who may look may ask.
-        if (!options.dryRun) requireOperator("projections rebuild", options.adminToken);
+        if (!options.dryRun)
+          requireOperator("projections rebuild", config().access.adminTokens, options.adminToken);
         if (isOutbound(chosen)) {
           await withReadModel(async ({ database: { db }, lag }) => {
             const plan = options.dryRun
@@ -124,7 +131,7 @@ export function registerProjectionsCommands(program: Command): void {
           const interrupt = new AbortController();
           const onSignal = () => {
             // A second signal does not wait for the batch in flight: its transaction just rolls back.
-            if (interrupt.signal.aborted) process.exit(interruptedExitCode);
+            if (interrupt.signal.aborted) process.exit(exitCodes.interrupted);
             interrupt.abort();
           };
           process.on("SIGINT", onSignal);
@@ -145,7 +152,7 @@ export function registerProjectionsCommands(program: Command): void {
             progress.stop();
             if (!(error instanceof RebuildInterrupted)) throw error;
             console.error(`basket: ${error.message}`);
-            process.exitCode = interruptedExitCode;
+            process.exitCode = exitCodes.interrupted;
           } finally {
             process.off("SIGINT", onSignal);
             process.off("SIGTERM", onSignal);
@@ -157,24 +164,18 @@ export function registerProjectionsCommands(program: Command): void {
 
 const names = allProjections.map((projection) => projection.name).join(", ");
 
+/** A projection's name, checked as the command line is read: an unknown one is bad usage. */
+function knownProjection(name: string): string {
+  try {
+    return projectionNamed(name).name;
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 interface ReadModel {
   database: Database;
   /** The log when it is not in the database (EventStoreDB); then lags are counted through it. */
-  eventStore?: EsdbEventStore;
+  eventStore?: EventStore;
   lag?: LagCounter;
-}
-
-async function withReadModel(work: (readModel: ReadModel) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const database = await openReadModel(config);
-  const eventStore =
-    config.eventStore.kind === "esdb"
-      ? EsdbEventStore.connect(config.eventStore.url, { namespace: config.eventStore.namespace })
-      : undefined;
-  try {
-    await work(eventStore ? { database, eventStore, lag: lagThroughStore(eventStore) } : { database });
-  } finally {
-    await eventStore?.close();
-    await database.close();
-  }
 }

@@ -1,19 +1,29 @@
 import type { Command } from "commander";
 import type { NatsConnection } from "nats";
-import { listDeadLetters } from "../commands/nats/dead-letters.js";
-import { KvCommandStatusStore } from "../commands/nats/kv-command-status.js";
-import { commandStatusBucket } from "../commands/nats/subjects.js";
-import { ConfigError, loadConfig } from "../config.js";
+import { type Config, ConfigError } from "../config/config.js";
 import { commandStatusBody } from "../http/routes/command-status.js";
-import { connectNats, natsHost } from "../nats/connection.js";
+import { connectNats } from "../nats/connection.js";
+import { commandStatusBucket } from "../nats/names.js";
+import { listDeadLetters } from "../nats/queue/dead-letters.js";
+import { KvCommandStatusStore } from "../nats/queue/kv-command-status.js";
 import { positiveInteger } from "./events/arguments.js";
 
 /**
  * `basket commands …`: what became of commands sent with `Prefer: respond-async` — their status,
- * and the dead letters. NATS from the configuration (NATS_URL, NATS_SUBJECT_PREFIX). Exit codes:
- * 0 done, 1 failed (the message says why).
+ * and the dead letters. NATS from the configuration (NATS_URL, NATS_SUBJECT_PREFIX). Exit codes
+ * as every command's (src/cli/exit-codes.ts).
  */
-export function registerQueuedCommandsCommands(program: Command): void {
+export function registerQueuedCommandsCommands(program: Command, config: () => Config): void {
+  const withNats = async (work: (nc: NatsConnection, prefix: string) => Promise<void>): Promise<void> => {
+    const { nats } = config();
+    if (!nats) throw new ConfigError("NATS_URL is required: queued commands live in JetStream.");
+    const nc = await connectNats(nats.servers, nats.connection, { name: "basket-commands-cli" });
+    try {
+      await work(nc, nats.prefix);
+    } finally {
+      await nc.close();
+    }
+  };
   const group = program
     .command("commands")
     .description("Queued (Prefer: respond-async) commands: status and dead letters (NATS_URL).");
@@ -54,21 +64,4 @@ export function registerQueuedCommandsCommands(program: Command): void {
         console.log(JSON.stringify(commandStatusBody(status), null, 2));
       });
     });
-}
-
-async function withNats(work: (nc: NatsConnection, prefix: string) => Promise<void>): Promise<void> {
-  const { natsUrl, nats, subjectPrefix } = loadConfig();
-  if (!natsUrl) throw new ConfigError("NATS_URL is required: queued commands live in JetStream.");
-  let nc: NatsConnection;
-  try {
-    nc = await connectNats(natsUrl, nats, { name: "basket-commands-cli" });
-  } catch (error) {
-    // The URL may hold credentials: name the host only.
-    throw new Error(`Cannot connect to NATS at ${natsHost(natsUrl)}: ${(error as Error).message}`);
-  }
-  try {
-    await work(nc, subjectPrefix);
-  } finally {
-    await nc.close();
-  }
 }

@@ -3,8 +3,14 @@ import { basketStream, initialBasket, toBasketView } from "../aggregates/basket/
 import { WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
 import { type CachedBasket, foldRecorded, planBatch } from "./batch-plan.js";
-import { type CommandEnvelope, type CommandOutcome, type CommandSuccess, failure } from "./command.js";
-import { storeUnavailable } from "./command-bus.js";
+import {
+  type CommandEnvelope,
+  type CommandHandler,
+  type CommandOutcome,
+  type CommandSuccess,
+  failure,
+  storeUnavailable,
+} from "./command.js";
 import { KeyedBatchQueue, Overloaded } from "./keyed-batch-queue.js";
 
 export interface HandlerOptions {
@@ -45,7 +51,7 @@ export interface HandlerStats {
  * on, so a stale cache costs a conflict and a retry on fresh state, never a wrong write; and a
  * refusal or no-op that wrote nothing is confirmed on fresh state before it is answered.
  */
-export class BasketCommandHandler {
+export class BasketCommandHandler implements CommandHandler {
   readonly #cache: LRUCache<string, CachedBasket>;
   readonly #queue: KeyedBatchQueue<CommandEnvelope, CommandOutcome>;
   readonly stats: HandlerStats = {
@@ -83,7 +89,7 @@ export class BasketCommandHandler {
     } catch (error) {
       if (error instanceof Overloaded)
         return failure({ kind: "unavailable", code: "overloaded", message: error.message });
-      return failure({ kind: "unavailable", code: "store_unavailable", message: storeUnavailable(error) });
+      return storeUnavailable(error);
     }
   }
 

@@ -1,4 +1,5 @@
-import { type Basket, BasketError, type BasketEvent, decide, evolve } from "../aggregates/basket/index.js";
+import { type Basket, decide, evolve, isRefusal } from "../aggregates/basket/index.js";
+import { toBasketEvent } from "../events/index.js";
 import type { NewEvent, RecordedEvent } from "../eventstore/port.js";
 import { type CommandEnvelope, type CommandFailure, failure } from "./command.js";
 
@@ -56,15 +57,13 @@ export function planBatch(basket: CachedBasket, envelopes: CommandEnvelope[]) {
       });
       continue;
     }
-    let decided: BasketEvent[];
-    try {
-      decided = decide(envelope.command, state);
-    } catch (error) {
-      if (!(error instanceof BasketError)) throw error;
+    const decided = decide(envelope.command, state);
+    if (isRefusal(decided)) {
+      const { code, message } = decided;
       const refusal =
-        error.code === "basket_not_found"
-          ? failure({ kind: "not_found", code: error.code, message: error.message })
-          : failure({ kind: "rejected", code: error.code, message: error.message });
+        code === "basket_not_found"
+          ? failure({ kind: "not_found", code, message })
+          : failure({ kind: "rejected", code, message });
       results.push({ kind: "refused", failure: refusal });
       continue;
     }
@@ -96,7 +95,7 @@ export function foldRecorded(basket: CachedBasket, recorded: RecordedEvent[]): C
   // copying it would make each command cost as much as the basket's history.
   const commands = basket.commands;
   for (const event of recorded) {
-    state = evolve(state, event as unknown as BasketEvent);
+    state = evolve(state, toBasketEvent(event));
     const commandId = event.metadata.commandId;
     if (commandId) {
       const known = commands.get(commandId);

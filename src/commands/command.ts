@@ -45,12 +45,42 @@ export const failure = <F extends Omit<CommandFailure, "ok">>(fields: F) => ({
   ...fields,
 });
 
-/** HTTP-like status of each kind of failure: for REST answers and NATS service error headers alike. */
-export const statusOfFailure: Record<FailureKind, number> = {
-  invalid: 400,
-  not_found: 404,
-  rejected: 409,
-  conflict: 409,
-  unavailable: 503,
+/**
+ * The HTTP status of each failure code: the REST answer, and the `Nats-Service-Error-Code` header
+ * a worker answers a failed command with, so that any NATS client reads the same.
+ */
+export const statusOfFailure: Record<CommandFailure["code"], number> = {
+  invalid_command: 400,
+  basket_not_found: 404,
+  basket_already_exists: 409,
+  basket_checked_out: 409,
+  basket_empty: 409,
+  item_not_in_basket: 409,
+  too_many_lines: 409,
+  quantity_out_of_range: 409,
+  invalid_unit_price: 409,
+  invalid_sku: 409,
+  invalid_name: 409,
+  invalid_currency: 409,
+  invalid_visitor_id: 409,
+  revision_mismatch: 412,
+  write_conflict: 409,
+  overloaded: 503,
+  no_workers: 503,
+  store_unavailable: 503,
+  gave_up: 503,
   timeout: 504,
 };
+
+/** Handles basket commands. Never throws: whatever goes wrong is a CommandFailure. */
+export interface CommandHandler {
+  handle(envelope: CommandEnvelope): Promise<CommandOutcome>;
+}
+
+/** The store could not be reached, or failed: a passing failure, worth a retry with the same commandId. */
+export const storeUnavailable = (error: unknown) =>
+  failure({
+    kind: "unavailable",
+    code: "store_unavailable",
+    message: `The event store could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+  });

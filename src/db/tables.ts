@@ -1,5 +1,5 @@
-import type { EventStoreTables } from "../eventstore/postgres/tables.js";
-import type { ReadModelTables } from "../projections/tables.js";
+import type { EventStoreTables } from "./event-store-tables.js";
+import type { ReadModelTables } from "./read-model-tables.js";
 
 /** Every table the migrations create, as kysely sees them. */
 export type Tables = EventStoreTables & ReadModelTables;

@@ -101,7 +101,7 @@ export async function registerAccess(
     const error = decision.code === "invalid_token" ? ', error="invalid_token"' : "";
     const scope = decision.status === 403 ? ', error="insufficient_scope"' : "";
     reply.header("www-authenticate", `Bearer realm="basket"${error}${scope}`);
-    return sendProblem(reply, decision.status, decision.code, decision.detail);
+    return sendProblem(reply, decision.code, decision.detail);
   });
 }
 

@@ -1,11 +1,6 @@
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import {
-  type CommandFailure,
-  type CommandOutcome,
-  type CommandSuccess,
-  statusOfFailure,
-} from "../commands/command.js";
+import type { CommandFailure, CommandOutcome, CommandSuccess } from "../commands/command.js";
 import { sendProblem } from "./problem.js";
 
 export const BasketBody = Type.Object(
@@ -53,20 +48,20 @@ export function replyWithOutcome(
 ): FastifyReply {
   if (outcome.ok) return replyWithBasket(reply, outcome, created);
   if (outcome.kind === "unavailable") reply.header("retry-after", "1");
-  const { status, code, detail, extra } = problemOfFailure(outcome);
-  return sendProblem(reply, status, code, detail, extra);
+  const { code, detail, extra } = problemOfFailure(outcome);
+  return sendProblem(reply, code, detail, extra);
 }
 
-/** How a failed command is told over HTTP. */
+/** How a failed command is told over HTTP: its code and message, and for a stale If-Match the revisions. */
 export function problemOfFailure(outcome: CommandFailure) {
-  if (outcome.code === "revision_mismatch") {
-    const extra = {
-      expectedRevision: Number(outcome.expected),
-      actualRevision: outcome.actual === null ? null : Number(outcome.actual),
-    };
-    return { status: 412, code: outcome.code, detail: outcome.message, extra };
-  }
-  return { status: statusOfFailure[outcome.kind], code: outcome.code, detail: outcome.message, extra: {} };
+  const extra =
+    outcome.code === "revision_mismatch"
+      ? {
+          expectedRevision: Number(outcome.expected),
+          actualRevision: outcome.actual === null ? null : Number(outcome.actual),
+        }
+      : {};
+  return { code: outcome.code, detail: outcome.message, extra };
 }
 
 /** The basket after a command, as the body of a success. */

@@ -86,7 +86,7 @@ export async function registerLimits(
   const { pressure } = limits;
   const overloaded =
     (retryAfterSeconds: number, detail: string) => (reply: Parameters<typeof sendProblem>[0]) =>
-      sendProblem(reply.header("retry-after", String(retryAfterSeconds)), 503, "overloaded", detail);
+      sendProblem(reply.header("retry-after", String(retryAfterSeconds)), "overloaded", detail);
 
   await app.register(underPressure, {
     maxEventLoopDelay: pressure.maxEventLoopDelayMs,

@@ -9,6 +9,7 @@ import type {
 } from "fastify";
 import Type from "typebox";
 import { unavailableDependency } from "../health/unavailable.js";
+import { type ProblemCode, problemStatus } from "./problem-codes.js";
 
 /** An RFC 9457 problem: every error the API answers with, with a stable `code` to branch on. */
 export const Problem = Type.Object(
@@ -42,25 +43,36 @@ const titles: Record<number, string> = {
   504: "Gateway Timeout",
 };
 
+/** Answers the problem of that code, with the code's status (src/http/problem-codes.ts). */
 export function sendProblem(
   reply: FastifyReply,
+  code: ProblemCode,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  return sendProblemWithStatus(reply, problemStatus[code], code, detail, extra);
+}
+
+/** For errors whose status is the framework's (a 405, say): the code is then the nearest kind. */
+function sendProblemWithStatus(
+  reply: FastifyReply,
   status: number,
-  code: string,
+  code: ProblemCode,
   detail?: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
   return reply
     .code(status)
     .type("application/problem+json")
-    .send(problemBody(status, code, detail, extra));
+    .send(problemBody(code, detail, extra, status));
 }
 
 /** The problem object itself, also where one is carried inside another answer (a command's status). */
 export const problemBody = (
-  status: number,
-  code: string,
+  code: ProblemCode,
   detail?: string,
   extra: Record<string, unknown> = {},
+  status: number = problemStatus[code],
 ) => ({
   type: `/problems/${code}`,
   title: titles[status] ?? "Error",
@@ -76,12 +88,7 @@ export const problemBody = (
  */
 export function registerProblemHandlers(app: FastifyInstance, notFoundGuard?: preHandlerHookHandler): void {
   app.setNotFoundHandler({ ...(notFoundGuard ? { preHandler: notFoundGuard } : {}) }, (request, reply) =>
-    sendProblem(
-      reply,
-      404,
-      "route_not_found",
-      `No route for ${request.method} ${request.url.split("?")[0]}.`,
-    ),
+    sendProblem(reply, "route_not_found", `No route for ${request.method} ${request.url.split("?")[0]}.`),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
@@ -89,7 +96,7 @@ export function registerProblemHandlers(app: FastifyInstance, notFoundGuard?: pr
         path: `${error.validationContext ?? ""}${issue.instancePath || ""}`,
         message: issue.message ?? "is invalid",
       }));
-      return sendProblem(reply, 400, "invalid_request", error.message, { errors });
+      return sendProblem(reply, "invalid_request", error.message, { errors });
     }
     const unavailable = unavailableDependency(error);
     if (unavailable) {
@@ -97,18 +104,17 @@ export function registerProblemHandlers(app: FastifyInstance, notFoundGuard?: pr
       reply.header("retry-after", "1");
       return sendProblem(
         reply,
-        503,
         `${unavailable}_unavailable`,
         `The ${unavailable === "nats" ? "message bus" : "database"} could not be reached; nothing was changed. Try again.`,
       );
     }
     const status = error.statusCode ?? 500;
-    if (error.code === "FST_UNDER_PRESSURE") return sendProblem(reply, 503, "overloaded", error.message);
+    if (error.code === "FST_UNDER_PRESSURE") return sendProblem(reply, "overloaded", error.message);
     if (status >= 500) {
       request.log.error({ err: error }, "request failed");
-      return sendProblem(reply, 500, "internal_error", "Something went wrong on our side.");
+      return sendProblem(reply, "internal_error", "Something went wrong on our side.");
     }
-    return sendProblem(reply, status, codeOf(error), error.message);
+    return sendProblemWithStatus(reply, status, codeOf(error), error.message);
   });
 }
 
@@ -122,7 +128,6 @@ export function answerFrameworkError(
   request.log.info({ code: error.code }, "refused a malformed URL");
   sendProblem(
     reply,
-    tooLong ? 414 : 400,
     tooLong ? "uri_too_long" : "invalid_request",
     tooLong ? "A part of the path is too long." : "The URL is not valid (bad percent-encoding?).",
   );
@@ -134,13 +139,14 @@ export function answerFrameworkError(
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === "ECONNRESET" || socket.destroyed) return;
-  const [status, code] =
+  const code: ProblemCode =
     error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, "request_timeout"]
+      ? "request_timeout"
       : error.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "headers_too_large"]
-        : [400, "malformed_request"];
-  const body = JSON.stringify(problemBody(status, code));
+        ? "headers_too_large"
+        : "malformed_request";
+  const status = problemStatus[code];
+  const body = JSON.stringify(problemBody(code));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
@@ -150,7 +156,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   socket.destroy(error);
 }
 
-const codeOf = (error: FastifyError): string => {
+const codeOf = (error: FastifyError): ProblemCode => {
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

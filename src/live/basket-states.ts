@@ -1,12 +1,12 @@
 import {
   type Basket,
-  type BasketEvent,
   type BasketView,
   basketStream,
   evolve,
   initialBasket,
   toBasketView,
 } from "../aggregates/basket/index.js";
+import { toBasketEvent } from "../events/index.js";
 import type { EventStore, JsonValue } from "../eventstore/port.js";
 import type { BasketEventFeed, FeedEvent } from "./basket-event-feed.js";
 
@@ -53,7 +53,7 @@ export async function followBasket(
     const states: BasketState[] = [];
     for (const event of events) {
       if (event.revision !== revision + 1n) continue;
-      state = evolve(state, { type: event.type, data: event.data } as BasketEvent);
+      state = evolve(state, toBasketEvent(event));
       revision = event.revision;
       states.push({ revision, basket: toBasketView(state) as BasketView });
     }

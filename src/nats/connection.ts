@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from "nats";
 
-/** How to reach NATS besides its URL: credentials, TLS, how long to try (README: configuration). */
+/** How to reach NATS besides its URLs: credentials, TLS, how long to try (docs/configuration.md). */
 export interface NatsConnectionConfig {
   /** User and password (NATS_USER, NATS_PASSWORD); the URL may carry them too. */
   user?: { name: string; password: string } | undefined;
@@ -17,20 +17,40 @@ export interface NatsConnectionConfig {
 
 export const defaultNatsConnection: NatsConnectionConfig = { connectTimeoutMs: 10_000 };
 
+/** NATS could not be reached at start. The message names the hosts only: URLs may hold credentials. */
+export class NatsUnreachable extends Error {
+  override readonly name = "NatsUnreachable";
+}
+
 /**
- * nats.js options for the configured server: every process connects through this. Credentials
- * in the URL (`nats://user:password@host`, `nats://token@host`) are taken out of it and passed
- * as such — nats.js would not read them there.
+ * Connects to the configured servers — the seeds of a cluster, or one server: every process
+ * connects through this. Credentials in a URL (`nats://user:password@host`, `nats://token@host`)
+ * are taken out of it and passed as such — nats.js would not read them there.
  */
+export async function connectNats(
+  servers: readonly string[],
+  config: NatsConnectionConfig,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<NatsConnection> {
+  try {
+    return await connect(natsConnectionOptions(servers, config, extra));
+  } catch (error) {
+    throw new NatsUnreachable(
+      `Cannot connect to NATS at ${natsHosts(servers)}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}
+
 export function natsConnectionOptions(
-  url: string,
+  servers: readonly string[],
   config: NatsConnectionConfig,
   extra: Partial<ConnectionOptions> = {},
 ): ConnectionOptions {
-  const { servers, fromUrl } = withoutCredentials(url);
+  const plain = servers.map(withoutCredentials);
+  const fromUrl = plain.find((server) => server.fromUrl.user || server.fromUrl.token)?.fromUrl ?? {};
   const { user, token, credsFile, tls } = { ...config, ...fromUrl };
   return {
-    servers,
+    servers: plain.map((server) => server.url),
     timeout: config.connectTimeoutMs,
     ...(user ? { user: user.name, pass: user.password } : {}),
     ...(token ? { token } : {}),
@@ -49,26 +69,21 @@ export function natsConnectionOptions(
 }
 
 function withoutCredentials(url: string): {
-  servers: string;
+  url: string;
   fromUrl: Pick<NatsConnectionConfig, "user" | "token">;
 } {
   const parsed = new URL(url);
-  if (!parsed.username) return { servers: url, fromUrl: {} };
+  if (!parsed.username) return { url, fromUrl: {} };
   const name = decodeURIComponent(parsed.username);
   const password = decodeURIComponent(parsed.password);
   parsed.username = "";
   parsed.password = "";
   return {
-    servers: parsed.toString(),
+    url: parsed.toString(),
     fromUrl: password ? { user: { name, password } } : { token: name },
   };
 }
 
-export const connectNats = (
-  url: string,
-  config: NatsConnectionConfig,
-  extra: Partial<ConnectionOptions> = {},
-) => connect(natsConnectionOptions(url, config, extra)) as Promise<NatsConnection>;
-
-/** Where NATS is, for messages: the URL may hold a user and password. */
-export const natsHost = (url: string) => (URL.canParse(url) ? new URL(url).host : "the configured server");
+/** Where NATS is, for messages: the URLs may hold a user and password. */
+export const natsHosts = (servers: readonly string[]) =>
+  servers.map((url) => (URL.canParse(url) ? new URL(url).host : "the configured server")).join(", ");

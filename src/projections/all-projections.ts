@@ -1,5 +1,5 @@
-import { eventRelay } from "../relay/event-relay.js";
 import { basketsProjection } from "./baskets/baskets-projection.js";
+import { eventRelay } from "./event-relay.js";
 import { productPopularityProjection } from "./product-popularity/product-popularity-projection.js";
 import type { Projection, ProjectionInfo } from "./projection.js";
 

@@ -1,4 +1,4 @@
-import { type BasketEvent, basketStreamPrefix } from "../aggregates/basket/index.js";
+import { basketStreamPrefix } from "../aggregates/basket/index.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 
 /** The log's basket events, grouped by basket, each group in revision order. */
@@ -12,10 +12,6 @@ export function groupByBasket(events: RecordedEvent[]): Map<string, RecordedEven
   }
   return groups;
 }
-
-/** Our own streams hold only basket events, written by `decide`. */
-export const asBasketEvent = (event: RecordedEvent): BasketEvent =>
-  ({ type: event.type, data: event.data }) as BasketEvent;
 
 /** Splits rows into inserts of at most `size`, under PostgreSQL's limit of 65,535 parameters. */
 export function* chunks<T>(rows: T[], size = 2_000): Generator<T[]> {

@@ -1,11 +1,11 @@
 import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
+import { readModelAdvancedChannel } from "../db/channels.js";
 import type { Database, ReservedConnection } from "../db/database.js";
 import type { Tables } from "../db/tables.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
 import { Wakeup } from "../eventstore/wakeup.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
-import { readModelAdvancedChannel } from "./notifications.js";
 import { isOutbound, type OutboundProjection, type Projection } from "./projection.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
 

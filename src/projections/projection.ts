@@ -1,7 +1,7 @@
 import type { Transaction } from "kysely";
+import type { ReadModelTables } from "../db/read-model-tables.js";
 import type { Tables } from "../db/tables.js";
 import type { RecordedEvent } from "../eventstore/port.js";
-import type { ReadModelTables } from "./tables.js";
 
 /** A table of the read model that a projection writes (the checkpoints belong to the runner). */
 export type ReadModelTable = Exclude<keyof ReadModelTables, "projection_checkpoints">;

@@ -1,5 +1,5 @@
+import { readModelAdvancedChannel } from "../db/channels.js";
 import type { Database, Unlisten } from "../db/database.js";
-import { readModelAdvancedChannel } from "../projections/notifications.js";
 
 /** Where the waiter reads how far the read model has got with each basket. */
 export interface RevisionSource {

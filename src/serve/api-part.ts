@@ -1,3 +1,4 @@
+import type { NatsConnection } from "nats";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
 import { persistedTokenSecret } from "../access/token-secret-file.js";
@@ -7,18 +8,20 @@ import { InProcessCommandQueue } from "../commands/async/in-process-command-queu
 import type { BasketCommandHandler } from "../commands/basket-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
-import { JetStreamCommandQueue } from "../commands/nats/jetstream-command-queue.js";
-import { KvCreateKeys } from "../commands/nats/kv-create-keys.js";
-import { NatsCommandBus } from "../commands/nats/nats-command-bus.js";
-import { agreeOnPartitions } from "../commands/routing/routing-config.js";
+import type { NatsConfig } from "../config/config.js";
 import type { HttpAppOptions } from "../http/app.js";
 import type { FeedListeners } from "../live/basket-event-feed.js";
-import { JetStreamEventFeed } from "../live/jetstream-event-feed.js";
+import { KvCreateKeys } from "../nats/commands/kv-create-keys.js";
+import { NatsCommandBus } from "../nats/commands/nats-command-bus.js";
+import { ensureEventsStream } from "../nats/events/event-relay.js";
+import { JetStreamEventFeed } from "../nats/events/jetstream-event-feed.js";
+import { createKeysBucket } from "../nats/names.js";
+import { JetStreamCommandQueue } from "../nats/queue/jetstream-command-queue.js";
+import { agreeOnPartitions } from "../nats/routing/partition-count.js";
 import { BasketQueries } from "../queries/basket-queries.js";
 import { RevisionWaiter } from "../queries/revision-waiter.js";
-import { ensureEventsStream } from "../relay/event-relay.js";
 import type { ProcessParts } from "./process-parts.js";
-import { kvStatuses, queuedCommandProcessor } from "./worker-part.js";
+import { kvStatuses, queuedCommandProcessor } from "./queued-commands.js";
 
 export type ApiOptions = Pick<HttpAppOptions, "commands" | "queries" | "live" | "access">;
 
@@ -30,10 +33,11 @@ export async function apiParts(
   parts: ProcessParts,
   inProcess: { handler: BasketCommandHandler; feed: FeedListeners } | undefined,
 ): Promise<ApiOptions> {
-  const { config, log, metrics, database, store, nc } = parts;
+  const { config, log, metrics, database, store, nats } = parts;
+  const { database: databaseConfig } = config.store;
   const secrets =
     config.access.tokenSecrets ??
-    (config.database.kind === "pglite" ? [await persistedTokenSecret(config.database.dataDir)] : []);
+    (databaseConfig.kind === "pglite" ? [await persistedTokenSecret(databaseConfig.dataDir)] : []);
   const access = {
     tokens: new BasketTokens(secrets),
     admin: new AdminTokens(config.access.adminTokens),
@@ -47,31 +51,14 @@ export async function apiParts(
   parts.stops.push(() => waiter.close());
   const queries = { queries: basketQueries, waiter };
 
-  if (nc) {
-    await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
-    const feed = await JetStreamEventFeed.start(nc, config.subjectPrefix, log);
-    parts.stops.push(() => feed.stop());
-    await agreeOnPartitions(nc, config.subjectPrefix, config.routing.partitions);
-    const commands = {
-      bus: new NatsCommandBus(nc, {
-        subjectPrefix: config.subjectPrefix,
-        partitions: config.routing.partitions,
-        timeoutMs: config.commandTimeoutMs,
-      }),
-      createKeys: await KvCreateKeys.open(nc, `${config.subjectPrefix}-create-keys`, config.commandTimeoutMs),
-      asyncCommands: new AsyncCommands(
-        await JetStreamCommandQueue.open(nc, config.subjectPrefix),
-        await kvStatuses(nc, config),
-      ),
-    };
-    return { access, queries, commands, live: { store, feed } };
-  }
+  if (nats) return { access, queries, ...(await natsSide(parts, nats)) };
 
   if (!inProcess) throw new Error("without NATS_URL the API needs this process's own command handler");
-  const statuses = new InMemoryCommandStatusStore(config.asyncCommands.statusTtlMs);
+  const asyncConfig = config.commands.async;
+  const statuses = new InMemoryCommandStatusStore(asyncConfig.statusTtlMs);
   const queue = new InProcessCommandQueue(
-    queuedCommandProcessor(inProcess.handler, statuses, config, log, metrics),
-    config.asyncCommands.maxInFlight,
+    queuedCommandProcessor(inProcess.handler, statuses, asyncConfig, log, metrics),
+    asyncConfig.maxInFlight,
   );
   parts.stops.push(() => queue.stop());
   const commands = {
@@ -80,4 +67,29 @@ export async function apiParts(
     asyncCommands: new AsyncCommands(queue, statuses),
   };
   return { access, queries, commands, live: { store, feed: inProcess.feed } };
+}
+
+/** Commands to the workers, queued commands and the live feed, all over NATS. */
+async function natsSide(
+  parts: ProcessParts,
+  { nc, config: nats }: { nc: NatsConnection; config: NatsConfig },
+): Promise<Pick<ApiOptions, "commands" | "live">> {
+  const { config, log, store } = parts;
+  await ensureEventsStream(nc, nats.prefix, nats.eventsDuplicateWindowMs);
+  const feed = await JetStreamEventFeed.start(nc, nats.prefix, log);
+  parts.stops.push(() => feed.stop());
+  await agreeOnPartitions(nc, nats.prefix, nats.routing.partitions);
+  const commands = {
+    bus: new NatsCommandBus(nc, {
+      subjectPrefix: nats.prefix,
+      partitions: nats.routing.partitions,
+      timeoutMs: config.commands.timeoutMs,
+    }),
+    createKeys: await KvCreateKeys.open(nc, createKeysBucket(nats.prefix), config.commands.timeoutMs),
+    asyncCommands: new AsyncCommands(
+      await JetStreamCommandQueue.open(nc, nats.prefix),
+      await kvStatuses(nc, nats, config.commands.async),
+    ),
+  };
+  return { commands, live: { store, feed } };
 }

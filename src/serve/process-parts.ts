@@ -1,6 +1,6 @@
 import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
+import type { Config, NatsConfig } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import type { EventStore } from "../eventstore/port.js";
 import type { Probe } from "../health/readiness.js";
@@ -17,7 +17,7 @@ export interface ProcessParts {
   database: Database;
   store: EventStore;
   /** Absent without NATS_URL: then everything runs in this one process. */
-  nc: NatsConnection | undefined;
+  nats: { nc: NatsConnection; config: NatsConfig } | undefined;
   /** Run in reverse order on stop: the last part started is the first stopped. */
   stops: (() => Promise<unknown>)[];
   probes: Record<string, Probe>;

@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import type { RecordedEvent } from "../eventstore/port.js";
+import { ensureEventsStream, eventRelayProjection } from "../nats/events/event-relay.js";
 import { projections } from "../projections/all-projections.js";
 import { isOutbound, type OutboundProjection } from "../projections/projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../projections/projection-runner.js";
-import { ensureEventsStream, eventRelayProjection } from "../relay/event-relay.js";
 import type { ProcessParts } from "./process-parts.js";
 
 /**
@@ -11,13 +11,14 @@ import type { ProcessParts } from "./process-parts.js";
  * processes) and, with NATS, the event relay (global log → JetStream).
  */
 export async function startProjections(parts: ProcessParts): Promise<void> {
-  const { config, log, metrics, database, store, nc } = parts;
+  const { log, metrics, database, store, nats } = parts;
   const owner = `${hostname()}:${process.pid}`;
   // The event relay is a projection too; it needs NATS, so without it only the read models run.
   let relay: OutboundProjection | undefined;
-  if (nc) {
-    await ensureEventsStream(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
-    relay = eventRelayProjection(nc, config.subjectPrefix, config.eventsDuplicateWindowMs);
+  if (nats) {
+    const { prefix, eventsDuplicateWindowMs } = nats.config;
+    await ensureEventsStream(nats.nc, prefix, eventsDuplicateWindowMs);
+    relay = eventRelayProjection(nats.nc, prefix, eventsDuplicateWindowMs);
   } else log.info("no NATS_URL: the event relay does not run");
   const runners = [...projections, ...(relay ? [relay] : [])].map(
     (projection) =>

@@ -1,29 +1,25 @@
 import type { NatsConnection } from "nats";
-import type { Logger } from "pino";
-import type { CommandStatusStore } from "../commands/async/command-status.js";
-import { QueuedCommandProcessor } from "../commands/async/queued-command-processor.js";
 import type { BasketCommandHandler } from "../commands/basket-command-handler.js";
-import { KvCommandStatusStore } from "../commands/nats/kv-command-status.js";
-import { startNatsWorker } from "../commands/nats/nats-worker.js";
-import { startQueuedCommandConsumer } from "../commands/nats/queued-command-consumer.js";
-import { commandStatusBucket } from "../commands/nats/subjects.js";
-import type { Config } from "../config.js";
-import type { Metrics } from "../metrics/metrics.js";
+import type { NatsConfig } from "../config/config.js";
+import { startNatsWorker } from "../nats/commands/nats-worker.js";
+import { allCommandsWildcard } from "../nats/names.js";
+import { startQueuedCommandConsumer } from "../nats/queue/queued-command-consumer.js";
 import { version } from "../version.js";
 import type { ProcessParts } from "./process-parts.js";
+import { kvStatuses, queuedCommandProcessor } from "./queued-commands.js";
 
 /** The worker: NATS request-reply (its partitions' queue groups) and the queued commands → the handler. */
 export async function startWorker(
   parts: ProcessParts,
-  nc: NatsConnection,
+  { nc, config: nats }: { nc: NatsConnection; config: NatsConfig },
   handler: BasketCommandHandler,
 ): Promise<void> {
   const { config, log, metrics } = parts;
   const worker = await startNatsWorker(nc, handler, {
-    subjectPrefix: config.subjectPrefix,
+    subjectPrefix: nats.prefix,
     version,
     log,
-    routing: config.routing,
+    routing: nats.routing,
     metrics,
   });
   parts.liveCounts.push(() => ({ partitionsOwned: worker.partitions.length, rebalances: worker.rebalances }));
@@ -33,37 +29,20 @@ export async function startWorker(
     return detail;
   };
   parts.stops.push(() => worker.stop());
-  log.info({ subjects: `${config.subjectPrefix}.cmd.*` }, "worker serving basket commands");
+  log.info({ subjects: allCommandsWildcard(nats.prefix) }, "worker serving basket commands");
 
-  const { maxInFlight, ackWaitMs, maxAckPending } = config.asyncCommands;
-  const processor = queuedCommandProcessor(handler, await kvStatuses(nc, config), config, log, metrics);
-  const consumer = await startQueuedCommandConsumer(nc, processor, {
-    subjectPrefix: config.subjectPrefix,
-    maxInFlight,
-    ackWaitMs,
-    maxAckPending,
-    log,
-  });
+  const asyncConfig = config.commands.async;
+  const statuses = await kvStatuses(nc, nats, asyncConfig);
+  const consumer = await startQueuedCommandConsumer(
+    nc,
+    queuedCommandProcessor(handler, statuses, asyncConfig, log, metrics),
+    {
+      subjectPrefix: nats.prefix,
+      maxInFlight: asyncConfig.maxInFlight,
+      ackWaitMs: asyncConfig.ackWaitMs,
+      maxAckPending: asyncConfig.maxAckPending,
+      log,
+    },
+  );
   parts.stops.push(() => consumer.stop());
 }
-
-export const kvStatuses = (nc: NatsConnection, config: Config) =>
-  KvCommandStatusStore.open(nc, commandStatusBucket(config.subjectPrefix), config.asyncCommands.statusTtlMs);
-
-export const queuedCommandProcessor = (
-  handler: BasketCommandHandler,
-  statuses: CommandStatusStore,
-  config: Config,
-  log: Logger,
-  metrics: Metrics,
-) =>
-  new QueuedCommandProcessor(
-    handler,
-    statuses,
-    {
-      maxDeliveries: config.asyncCommands.maxDeliveries,
-      retryDelayMs: config.asyncCommands.retryDelayMs,
-    },
-    log,
-    metrics,
-  );

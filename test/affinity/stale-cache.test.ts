@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
-import { partitionOf } from "../../src/commands/routing/partitions.js";
+import { partitionOf } from "../../src/nats/routing/partitions.js";
 import { createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { foldedBasket } from "../support/read-model.js";

@@ -1,7 +1,6 @@
 import { expect } from "vitest";
 import {
   type BasketCommand,
-  BasketError,
   type BasketErrorCode,
   type BasketEvent,
   decide,
@@ -13,16 +12,8 @@ export const given = (...history: BasketEvent[]) => ({
   when: (command: BasketCommand) => ({
     thenRecords: (...expected: BasketEvent[]) => expect(decide(command, fold(history))).toEqual(expected),
     thenRecordsNothing: () => expect(decide(command, fold(history))).toEqual([]),
-    thenRefuses: (code: BasketErrorCode) => {
-      let refusal: unknown;
-      try {
-        decide(command, fold(history));
-      } catch (error) {
-        refusal = error;
-      }
-      expect(refusal).toBeInstanceOf(BasketError);
-      expect((refusal as BasketError).code).toBe(code);
-    },
+    thenRefuses: (code: BasketErrorCode) =>
+      expect(decide(command, fold(history))).toMatchObject({ kind: "refusal", code }),
   }),
 });
 

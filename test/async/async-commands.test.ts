@@ -2,14 +2,10 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { acceptedStatus } from "../../src/commands/async/command-status.js";
-import { KvCommandStatusStore } from "../../src/commands/nats/kv-command-status.js";
-import {
-  commandQueueConsumer,
-  commandQueueStream,
-  deadLetterStream,
-} from "../../src/commands/nats/subjects.js";
 import { openDatabase } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { commandQueueConsumer, commandQueueStream, deadLetterStream } from "../../src/nats/names.js";
+import { KvCommandStatusStore } from "../../src/nats/queue/kv-command-status.js";
 import { runCli } from "../cli/events-cli.js";
 import { adminAuth, bearer, createBasket, testAccess } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";

@@ -7,7 +7,7 @@ import { InMemoryCommandStatusStore } from "../../src/commands/async/command-sta
 import { InProcessCommandQueue } from "../../src/commands/async/in-process-command-queue.js";
 import { QueuedCommandProcessor } from "../../src/commands/async/queued-command-processor.js";
 import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { type Running, serve } from "../../src/serve/serve.js";
 import { createBasket } from "../support/baskets.js";

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { AsyncCommands } from "../../src/commands/async/async-commands.js";
 import type { CommandStatus } from "../../src/commands/async/command-status.js";
-import { JetStreamCommandQueue } from "../../src/commands/nats/jetstream-command-queue.js";
-import { KvCommandStatusStore } from "../../src/commands/nats/kv-command-status.js";
-import { commandStatusBucket } from "../../src/commands/nats/subjects.js";
 import { openDatabase } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { commandStatusBucket } from "../../src/nats/names.js";
+import { JetStreamCommandQueue } from "../../src/nats/queue/jetstream-command-queue.js";
+import { KvCommandStatusStore } from "../../src/nats/queue/kv-command-status.js";
 import type { ServiceProcess } from "../support/processes.js";
 import { startWorkerFleet } from "../support/worker-fleet.js";
 

@@ -1,6 +1,7 @@
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { registerEventsCommands } from "../../src/cli/events-commands.js";
+import { buildProgram } from "../../src/cli/program.js";
+import { loadConfig } from "../../src/config/config.js";
 import { operatorEnv } from "../support/baskets.js";
 import { runCli } from "./events-cli.js";
 
@@ -14,7 +15,7 @@ Object.assign(process.env, operatorEnv);
 /** `basket events …` parsed in this process, as main.ts sets the program up, with its output kept. */
 async function parse(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const output = { out: "", err: "" };
-  const program = new Command("basket").exitOverride().configureOutput({
+  const program = buildProgram(() => loadConfig()).configureOutput({
     writeOut: (text) => {
       output.out += text;
     },
@@ -22,7 +23,6 @@ async function parse(...args: string[]): Promise<{ code: number; out: string; er
       output.err += text;
     },
   });
-  registerEventsCommands(program);
   try {
     await program.parseAsync(["events", ...args], { from: "user" });
     return { code: 0, ...output };
@@ -113,7 +113,7 @@ describe("basket events: help, bad arguments and unreachable services", () => {
       code: 1,
       stdout: "",
       stderr:
-        "basket: Cannot reach the event store (PostgreSQL at 127.0.0.1:1/shop): connect ECONNREFUSED 127.0.0.1:1\n",
+        "basket: Cannot reach the database (PostgreSQL at 127.0.0.1:1/shop): connect ECONNREFUSED 127.0.0.1:1\n",
     });
     expect(noNats).toMatchObject({
       code: 1,

@@ -74,7 +74,11 @@ describe.concurrent("basket events export and import", () => {
       );
 
       const url = await postgres();
-      const imported = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
+      const imported = await runCli(["events", "import", file], {
+        DATABASE_URL: url,
+        MIGRATE_ON_START: "true",
+        ...operatorEnv,
+      });
       expect(imported.code).toBe(0);
       expect(imported.stdout).toBe(`Imported 15 events from ${file}.\n`);
       expect(imported.stderr).toMatch(/^import: 15 events in/m);
@@ -97,7 +101,11 @@ describe.concurrent("basket events export and import", () => {
       const file = join(dir, "bad-line.ndjson");
       writeLines(file, [...good.slice(0, 549), '{"id": "truncated', ...good.slice(550)]);
 
-      const bad = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
+      const bad = await runCli(["events", "import", file], {
+        DATABASE_URL: url,
+        MIGRATE_ON_START: "true",
+        ...operatorEnv,
+      });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(
         /^basket: Line 550: not JSON \(.+\)\. 500 events were imported \(lines 1 to 500\); nothing after line 500 was\.$/m,
@@ -105,7 +113,11 @@ describe.concurrent("basket events export and import", () => {
       const stored = await withStore({ url }, readEverything);
       expect(stored.map((event) => event.id)).toEqual(good.slice(0, 500).map((text) => JSON.parse(text).id));
 
-      const again = await runCli(["events", "import", file], { DATABASE_URL: url, ...operatorEnv });
+      const again = await runCli(["events", "import", file], {
+        DATABASE_URL: url,
+        MIGRATE_ON_START: "true",
+        ...operatorEnv,
+      });
       expect(again.code).toBe(1);
       expect(again.stderr).toBe(
         "basket: The event store is not empty: import fills an empty store (--into-non-empty adds to this one).\n",

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
 import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { registerEventsCommands } from "../../src/cli/events-commands.js";
-import { registerProjectionsCommands } from "../../src/cli/projections-commands.js";
+import { buildProgram } from "../../src/cli/program.js";
+import { loadConfig } from "../../src/config/config.js";
 import type { Database } from "../../src/db/database.js";
 import { operatorEnv, testAdminToken } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
@@ -57,9 +56,7 @@ describe("the CLI's actions that change things need the operator's credential", 
     const saved = { ...process.env };
     Object.assign(process.env, environment);
     try {
-      const program = new Command("basket").exitOverride();
-      registerProjectionsCommands(program);
-      registerEventsCommands(program);
+      const program = buildProgram(() => loadConfig());
       await program.parseAsync([...args], { from: "user" });
       return "done";
     } catch (error) {

@@ -3,8 +3,8 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStream } from "../../src/aggregates/basket/index.js";
 import { statusOfFailure } from "../../src/commands/command.js";
-import { commandSubject } from "../../src/commands/nats/subjects.js";
-import { partitionOf } from "../../src/commands/routing/partitions.js";
+import { commandSubject } from "../../src/nats/names.js";
+import { partitionOf } from "../../src/nats/routing/partitions.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { storeBackends } from "../support/event-stores.js";
 import { hostileJson, hostileText } from "../support/hostile-input.js";
@@ -189,7 +189,7 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
             expect(body.message).toEqual(expect.any(String));
             // The store is up and nobody else writes: an input the store refused got past validation.
             expect(body.kind).not.toBe("unavailable");
-            expect(code).toBe(String(statusOfFailure[body.kind as keyof typeof statusOfFailure]));
+            expect(code).toBe(String(statusOfFailure[body.code as keyof typeof statusOfFailure]));
             if (body.kind !== "rejected") expect(known).toContain(body.code);
             const version =
               payload instanceof Uint8Array || typeof payload === "string" ? 1 : payload.schemaVersion;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
 
 const failure = (env: Record<string, string>) => {
   try {
@@ -51,7 +51,7 @@ describe("configuration of access", () => {
     ["2", 2],
     ["10.0.0.0/8, 127.0.0.1", "10.0.0.0/8, 127.0.0.1"],
   ])("reads TRUST_PROXY=%j", (value, expected) => {
-    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
   });
 
   it("refuses a TRUST_PROXY it cannot make sense of", () => {
@@ -111,25 +111,25 @@ describe("configuration of connections", () => {
       NATS_PASSWORD: "pw",
       DATABASE_SSL_CA_FILE: "/etc/hostname",
     });
-    expect(config.nats).toEqual({
+    expect(config.nats?.connection).toEqual({
       user: { name: "basket", password: "pw" },
       token: undefined,
       credsFile: undefined,
       tls: undefined,
       connectTimeoutMs: 10_000,
     });
-    expect(config.database).toMatchObject({
+    expect(config.store.database).toMatchObject({
       statementTimeoutMs: 10_000,
       queryTimeoutMs: 15_000,
       connectTimeoutMs: 10_000,
       tls: { verify: true, caFile: "/etc/hostname" },
     });
-    expect(loadConfig({ NATS_URL: "tls://nats.internal:4222" }).nats.tls).toEqual({
+    expect(loadConfig({ NATS_URL: "tls://nats.internal:4222" }).nats?.connection.tls).toEqual({
       caFile: undefined,
       certFile: undefined,
       keyFile: undefined,
     });
-    expect(loadConfig({ ...pg, DATABASE_STATEMENT_TIMEOUT_MS: "0" }).database).toMatchObject({
+    expect(loadConfig({ ...pg, DATABASE_STATEMENT_TIMEOUT_MS: "0" }).store.database).toMatchObject({
       queryTimeoutMs: 0,
     });
   });
@@ -137,7 +137,7 @@ describe("configuration of connections", () => {
 
 describe("configuration of limits", () => {
   it("reads every limit, with the defaults of src/http/limits.ts", () => {
-    expect(loadConfig({}).http).toMatchObject({
+    expect(loadConfig({}).http.limits).toMatchObject({
       bodyLimitBytes: 65_536,
       rateLimit: { max: 1_000, windowMs: 60_000 },
     });
@@ -147,7 +147,7 @@ describe("configuration of limits", () => {
       MAX_IN_FLIGHT_REQUESTS: "10",
       PRESSURE_MAX_EVENT_LOOP_UTILIZATION: "0.95",
       HTTP_CONNECTION_TIMEOUT_MS: "0",
-    }).http;
+    }).http.limits;
     expect(http).toMatchObject({
       bodyLimitBytes: 2048,
       rateLimit: { max: 0 },
@@ -166,8 +166,8 @@ describe("configuration of limits", () => {
       "expected more than COMMAND_TIMEOUT_MS (5000), or 0",
     ],
     // The prefix names streams and buckets too, and those allow no dots.
-    [{ NATS_SUBJECT_PREFIX: "shop.baskets" }, "is not valid: expected one NATS subject token"],
-    [{ NATS_SUBJECT_PREFIX: "shop baskets" }, "is not valid: expected one NATS subject token"],
+    [{ NATS_URL: "nats://n:4222", NATS_SUBJECT_PREFIX: "shop.baskets" }, "expected one NATS subject token"],
+    [{ NATS_URL: "nats://n:4222", NATS_SUBJECT_PREFIX: "shop baskets" }, "expected one NATS subject token"],
   ])("refuses %j", (env, message) => {
     expect(failure(env)).toContain(message);
   });

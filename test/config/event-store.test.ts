@@ -1,15 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
 
 describe("the configuration of the event store", () => {
   const databaseUrl = "postgres://basket:secret@db.example:5432/basket";
 
   it("keeps the events in the database by default: PostgreSQL with DATABASE_URL, else PGlite", () => {
-    expect(loadConfig({ DATABASE_URL: databaseUrl })).toMatchObject({
+    expect(loadConfig({ DATABASE_URL: databaseUrl }).store).toMatchObject({
       database: { kind: "postgres", url: databaseUrl },
       eventStore: { kind: "database" },
     });
-    expect(loadConfig({})).toMatchObject({ database: { kind: "pglite" }, eventStore: { kind: "database" } });
+    expect(loadConfig({}).store).toMatchObject({
+      database: { kind: "pglite" },
+      eventStore: { kind: "database" },
+    });
   });
 
   it("takes EventStoreDB with EVENT_STORE=esdb, the read model staying in PostgreSQL", () => {
@@ -20,7 +23,7 @@ describe("the configuration of the event store", () => {
         ESDB_URL: url,
         ESDB_NAMESPACE: "shop-1.",
         DATABASE_URL: databaseUrl,
-      }),
+      }).store,
     ).toMatchObject({
       database: { kind: "postgres", url: databaseUrl },
       eventStore: { kind: "esdb", url, namespace: "shop-1." },
@@ -31,7 +34,7 @@ describe("the configuration of the event store", () => {
         EVENT_STORE: "esdb",
         ESDB_URL: "esdb+discover://cluster.example:2113",
         DATABASE_URL: databaseUrl,
-      }).eventStore,
+      }).store.eventStore,
     ).toEqual({ kind: "esdb", url: "esdb+discover://cluster.example:2113", namespace: "" });
   });
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import { nkeys } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import { openDatabase } from "../../src/db/database.js";
 import { connectNats } from "../../src/nats/connection.js";
 import { testServerUrl } from "../support/databases.js";
@@ -26,7 +26,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const natsAs = async (env: Record<string, string>) => {
   const config = loadConfig({ NATS_CONNECT_TIMEOUT_MS: "2000", ...env });
   try {
-    const nc = await connectNats(config.natsUrl as string, config.nats, { name: "secure-test" });
+    const nats = config.nats as NonNullable<typeof config.nats>;
+    const nc = await connectNats(nats.servers, nats.connection, { name: "secure-test" });
     await nc.flush();
     await nc.close();
     return "connected";
@@ -141,7 +142,7 @@ describe("PostgreSQL TLS, from the configuration", () => {
   /** Opens the database as configured and asks whether the session is encrypted. */
   const postgresAs = async (env: Record<string, string>) => {
     const config = loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: "5000", ...env });
-    const database = await openDatabase(config.database);
+    const database = await openDatabase(config.store.database);
     try {
       const { rows } = await sql<{
         ssl: boolean;
@@ -207,7 +208,7 @@ describe("database timeouts", () => {
         DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/shop`,
         DATABASE_CONNECT_TIMEOUT_MS: "300",
       });
-      const database = await openDatabase(config.database);
+      const database = await openDatabase(config.store.database);
       const started = Date.now();
       await expect(sql`select 1`.execute(database.db)).rejects.toThrow(/timeout/i);
       expect(Date.now() - started).toBeLessThan(3_000);
@@ -224,7 +225,7 @@ describe("database timeouts", () => {
       DATABASE_STATEMENT_TIMEOUT_MS: "0",
       DATABASE_QUERY_TIMEOUT_MS: "300",
     });
-    const database = await openDatabase(config.database);
+    const database = await openDatabase(config.store.database);
     try {
       const started = Date.now();
       await expect(sql`select pg_sleep(3)`.execute(database.db)).rejects.toThrow(/timeout/i);
@@ -238,7 +239,7 @@ describe("database timeouts", () => {
 
   it("lets the server cancel a statement first, with a message saying so", async () => {
     const config = loadConfig({ DATABASE_URL: testServerUrl, DATABASE_STATEMENT_TIMEOUT_MS: "200" });
-    const database = await openDatabase(config.database);
+    const database = await openDatabase(config.store.database);
     try {
       await expect(sql`select pg_sleep(3)`.execute(database.db)).rejects.toThrow(/statement timeout/);
     } finally {

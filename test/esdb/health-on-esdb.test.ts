@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import { type Running, serve } from "../../src/serve/serve.js";
 import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js";
 import { createPostgresDatabase } from "../support/databases.js";

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandSubject } from "../../src/commands/nats/subjects.js";
-import { partitionOf } from "../../src/commands/routing/partitions.js";
+import { commandSubject } from "../../src/nats/names.js";
+import { partitionOf } from "../../src/nats/routing/partitions.js";
 import { adminAuth, createBasket } from "../support/baskets.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
 import { type Running, serve } from "../../src/serve/serve.js";
 import { bearer, createBasket, testAccess, testTokenSecret } from "../support/baskets.js";
 import { createPostgresDatabase } from "../support/databases.js";

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
+import { readModelAdvancedChannel } from "../../src/db/channels.js";
 import type { Tables } from "../../src/db/tables.js";
-import { readModelAdvancedChannel } from "../../src/projections/notifications.js";
 
 export interface LineRow {
   sku: string;

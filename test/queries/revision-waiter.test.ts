@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readModelAdvancedChannel } from "../../src/projections/notifications.js";
+import { readModelAdvancedChannel } from "../../src/db/channels.js";
 import { RevisionWaiter, type RevisionWaiterOptions } from "../../src/queries/revision-waiter.js";
 
 /** A read model in memory, a listener that notifies when told, and counts of both. */

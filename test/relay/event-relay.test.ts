@@ -5,19 +5,15 @@ import type { Database } from "../../src/db/database.js";
 import { toEventLine } from "../../src/eventstore/event-line.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { ensureEventsStream, eventRelayProjection } from "../../src/nats/events/event-relay.js";
+import { eventSubject, eventsStream } from "../../src/nats/names.js";
+import { eventRelay } from "../../src/projections/event-relay.js";
 import {
   defaultRunnerOptions,
   ProjectionRunner,
   type RunnerOptions,
 } from "../../src/projections/projection-runner.js";
 import { redeliver } from "../../src/projections/rebuild/redeliver.js";
-import {
-  ensureEventsStream,
-  eventRelay,
-  eventRelayProjection,
-  eventSubject,
-  eventsStream,
-} from "../../src/relay/event-relay.js";
 import { readEverything } from "../cli/events-cli.js";
 import { openTestDatabase } from "../support/databases.js";
 import { appendBaskets, dedupeById, readJetStream } from "../support/event-streams.js";

@@ -1,10 +1,10 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BasketTokens } from "../../src/access/basket-tokens.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/config.js";
+import type { Role } from "../../src/config/roles.js";
 import { openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
-import type { Role } from "../../src/serve/roles.js";
 import { type Running, serve } from "../../src/serve/serve.js";
 import { bearer, testTokenSecret } from "../support/baskets.js";
 import {
@@ -74,9 +74,14 @@ describe("/health/live and /health/ready on every role, against servers the test
       expect(await live.json()).toEqual({ status: "live" });
     }
     await expect.poll(async () => (await ready(urlOf("worker"))).status).toBe(200);
-    expect(checkStates(await ready(urlOf("api")))).toEqual({ database: "up", nats: "up" });
-    expect(checkStates(await ready(urlOf("worker")))).toEqual({ database: "up", nats: "up", worker: "up" });
-    expect(checkStates(await ready(urlOf("projector")))).toEqual({ database: "up" });
+    expect(checkStates(await ready(urlOf("api")))).toEqual({ started: "up", database: "up", nats: "up" });
+    expect(checkStates(await ready(urlOf("worker")))).toEqual({
+      started: "up",
+      database: "up",
+      nats: "up",
+      worker: "up",
+    });
+    expect(checkStates(await ready(urlOf("projector")))).toEqual({ started: "up", database: "up" });
     expect((await ready(urlOf("worker"))).body).toMatchObject({
       status: "ready",
       checks: { worker: { detail: "8 of 8 partitions, 1 members" } },
@@ -112,7 +117,12 @@ describe("/health/live and /health/ready on every role, against servers the test
     await nats.start();
     for (const role of ["api", "worker", "projector"] as const)
       await expect.poll(async () => (await ready(urlOf(role))).status, { timeout: 15_000 }).toBe(200);
-    expect(checkStates(await ready(urlOf("worker")))).toEqual({ database: "up", nats: "up", worker: "up" });
+    expect(checkStates(await ready(urlOf("worker")))).toEqual({
+      started: "up",
+      database: "up",
+      nats: "up",
+      worker: "up",
+    });
   });
 
   it("turns 503 while PostgreSQL is down — on every role — and 200 again when it is back", async () => {

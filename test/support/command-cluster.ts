@@ -7,28 +7,24 @@ import {
   QueuedCommandProcessor,
 } from "../../src/commands/async/queued-command-processor.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
-import { JetStreamCommandQueue } from "../../src/commands/nats/jetstream-command-queue.js";
-import { KvCommandStatusStore } from "../../src/commands/nats/kv-command-status.js";
-import { KvCreateKeys } from "../../src/commands/nats/kv-create-keys.js";
-import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
+import type { EventStore } from "../../src/eventstore/port.js";
+import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { defaultHttpLimits } from "../../src/http/limits.js";
+import { KvCreateKeys } from "../../src/nats/commands/kv-create-keys.js";
+import { NatsCommandBus } from "../../src/nats/commands/nats-command-bus.js";
 import {
   type NatsWorker,
   type NatsWorkerOptions,
   startNatsWorker,
-} from "../../src/commands/nats/nats-worker.js";
+} from "../../src/nats/commands/nats-worker.js";
+import { commandQueueStream, commandStatusBucket, deadLetterStream } from "../../src/nats/names.js";
+import { JetStreamCommandQueue } from "../../src/nats/queue/jetstream-command-queue.js";
+import { KvCommandStatusStore } from "../../src/nats/queue/kv-command-status.js";
 import {
   type QueuedCommandConsumer,
   type QueuedCommandConsumerOptions,
   startQueuedCommandConsumer,
-} from "../../src/commands/nats/queued-command-consumer.js";
-import {
-  commandQueueStream,
-  commandStatusBucket,
-  deadLetterStream,
-} from "../../src/commands/nats/subjects.js";
-import type { EventStore } from "../../src/eventstore/port.js";
-import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
-import { defaultHttpLimits } from "../../src/http/limits.js";
+} from "../../src/nats/queue/queued-command-consumer.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";

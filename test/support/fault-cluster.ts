@@ -1,9 +1,9 @@
 import { sql } from "kysely";
 import { afterEach, expect } from "vitest";
+import type { Role } from "../../src/config/roles.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import type { Role } from "../../src/serve/roles.js";
 import { testTokenSecret } from "./baskets.js";
 import {
   type BasketHandle,

@@ -3,12 +3,8 @@ import { connect, type NatsConnection } from "nats";
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { CommandOutcome } from "../../src/commands/command.js";
-import { NatsCommandBus } from "../../src/commands/nats/nats-command-bus.js";
-import {
-  commandQueueStream,
-  commandStatusBucket,
-  deadLetterStream,
-} from "../../src/commands/nats/subjects.js";
+import { NatsCommandBus } from "../../src/nats/commands/nats-command-bus.js";
+import { commandQueueStream, commandStatusBucket, deadLetterStream } from "../../src/nats/names.js";
 import { createPostgresDatabase } from "./databases.js";
 import { testNatsUrl, uniquePrefix } from "./nats.js";
 import { type ServiceProcess, startCli } from "./processes.js";

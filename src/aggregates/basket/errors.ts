@@ -16,14 +16,18 @@ export const basketErrorCodes = {
 
 export type BasketErrorCode = keyof typeof basketErrorCodes;
 
-/** A command the basket refuses. Thrown by `decide`; nothing is written. */
-export class BasketError extends Error {
-  override readonly name = "BasketError";
-
-  constructor(
-    readonly code: BasketErrorCode,
-    detail?: string,
-  ) {
-    super(detail ? `${basketErrorCodes[code]} ${detail}` : basketErrorCodes[code]);
-  }
+/** A command the basket refuses: `decide` returns it instead of events, and nothing is written. */
+export interface BasketRefusal {
+  readonly kind: "refusal";
+  readonly code: BasketErrorCode;
+  readonly message: string;
 }
+
+export const refuse = (code: BasketErrorCode, detail?: string): BasketRefusal => ({
+  kind: "refusal",
+  code,
+  message: detail ? `${basketErrorCodes[code]} ${detail}` : basketErrorCodes[code],
+});
+
+export const isRefusal = (decision: unknown): decision is BasketRefusal =>
+  (decision as BasketRefusal | undefined)?.kind === "refusal";

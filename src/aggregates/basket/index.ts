@@ -1,5 +1,5 @@
 export * from "./commands.js";
-export { decide } from "./decide.js";
+export { type Decision, decide } from "./decide.js";
 export * from "./errors.js";
 export * from "./events.js";
 export { evolve, fold } from "./evolve.js";

@@ -1,11 +1,11 @@
 import {
   type Basket,
   type BasketEvent,
-  basketEventTypes,
   basketStream,
   evolve,
   initialBasket,
 } from "../../aggregates/basket/index.js";
+import { toBasketEvent, UnreadableEvent } from "../../events/index.js";
 import type { EventStore, RecordedEvent } from "../../eventstore/port.js";
 import { summarise } from "./summaries.js";
 
@@ -17,10 +17,23 @@ export async function readBasket(store: EventStore, basketId: string): Promise<R
   return events;
 }
 
-/** Folds one recorded event into the basket; an event type the domain does not know leaves it as it was. */
+/**
+ * The domain event a record holds, or undefined when it holds none this code knows: an
+ * operator's look at history shows such a record as it is rather than stopping at it.
+ */
+export function readable(event: RecordedEvent): BasketEvent | undefined {
+  try {
+    return toBasketEvent(event);
+  } catch (error) {
+    if (error instanceof UnreadableEvent) return undefined;
+    throw error;
+  }
+}
+
+/** Folds one recorded event into the basket; a record that is no basket event leaves it as it was. */
 export function evolveRecorded(basket: Basket, event: RecordedEvent): Basket {
-  if (!basketEventTypes.includes(event.type as BasketEvent["type"])) return basket;
-  return evolve(basket, { type: event.type, data: event.data } as BasketEvent);
+  const known = readable(event);
+  return known ? evolve(basket, known) : basket;
 }
 
 export interface HistoryRow {
@@ -37,7 +50,7 @@ export function historyRows(events: RecordedEvent[]): HistoryRow[] {
       revision: event.revision.toString(),
       time: event.recordedAt.toISOString(),
       type: event.type,
-      summary: summarise(event, basket),
+      summary: summarise(event, readable(event), basket),
     };
     basket = evolveRecorded(basket, event);
     return row;

@@ -1,7 +1,7 @@
 import { ErrorCode, headers, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { encodeEventLine } from "../../eventstore/event-line.js";
 import type { Checkpoint, EventStore } from "../../eventstore/port.js";
-import { OrderedPublisher } from "../../jetstream/ordered-publisher.js";
+import { OrderedPublisher } from "../../nats/jetstream/ordered-publisher.js";
 import { Pacer } from "./pacer.js";
 import type { Progress } from "./progress.js";
 import { type LogRange, readRange } from "./read-range.js";

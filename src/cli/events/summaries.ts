@@ -6,8 +6,12 @@ import type { JsonValue } from "../../eventstore/port.js";
  * the event supplies what the event alone does not say: the currency, the quantity a change
  * replaced, how many lines a clear removed.
  */
-export function summarise(event: { type: string; data: JsonValue }, before: Basket): string {
-  const known = event as BasketEvent;
+export function summarise(
+  stored: { data: JsonValue },
+  known: BasketEvent | undefined,
+  before: Basket,
+): string {
+  if (!known) return truncate(JSON.stringify(stored.data), 80);
   const currency = before.status === "none" ? undefined : before.currency;
   const lineOf = (sku: string) => (before.status === "none" ? undefined : before.lines.get(sku));
   switch (known.type) {
@@ -36,7 +40,7 @@ export function summarise(event: { type: string; data: JsonValue }, before: Bask
     case "BasketCheckedOut":
       return `checked out ${known.data.itemCount} items, total ${formatAmount(known.data.total, currency)}`;
     default:
-      return truncate(JSON.stringify(event.data), 80);
+      return known satisfies never;
   }
 }
 

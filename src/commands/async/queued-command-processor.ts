@@ -1,8 +1,7 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
-import { observeCommand } from "../../metrics/observe-command.js";
-import type { BasketCommandHandler } from "../basket-command-handler.js";
-import { type CommandEnvelope, type CommandOutcome, failure } from "../command.js";
+import { type CommandEnvelope, type CommandHandler, type CommandOutcome, failure } from "../command.js";
+import { observeCommand } from "../observe-command.js";
 import type { CommandStatusStore } from "./command-status.js";
 
 export interface QueuedCommandOptions {
@@ -33,17 +32,19 @@ export type Verdict =
  */
 export class QueuedCommandProcessor {
   constructor(
-    private readonly handler: BasketCommandHandler,
+    private readonly handler: CommandHandler,
     private readonly statuses: CommandStatusStore,
     private readonly options: QueuedCommandOptions,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {}
 
-  /** `message` is the decoded command, or what is wrong with the bytes that came. */
-  async process(message: CommandEnvelope | string, delivery: number): Promise<Verdict> {
-    if (typeof message === "string") return this.dead(undefined, delivery, message);
-    const envelope = message;
+  /** A delivery whose bytes are no command (`why` says what is wrong): straight to the dead letters. */
+  unreadable(why: string, delivery: number): Promise<Verdict> {
+    return this.dead(undefined, delivery, why);
+  }
+
+  async process(envelope: CommandEnvelope, delivery: number): Promise<Verdict> {
     const { commandId, basketId } = envelope;
     const log = this.log.child({ commandId, basketId, delivery });
     log.debug({ type: envelope.command.type }, "queued command received");

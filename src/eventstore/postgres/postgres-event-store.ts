@@ -1,14 +1,18 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import { v7 as uuidv7 } from "uuid";
+import { appendedChannel } from "../../db/channels.js";
 import type { Database } from "../../db/database.js";
+import type { EventRow, EventStoreTables } from "../../db/event-store-tables.js";
 import { InvalidCheckpoint, WrongExpectedRevision } from "../errors.js";
 import { followByPolling } from "../follow-by-polling.js";
 import type {
   AppendResult,
   Checkpoint,
+  EventMetadata,
   EventStore,
   ExpectedRevision,
   FollowOptions,
+  JsonValue,
   LogPage,
   NewEvent,
   ReadAllOptions,
@@ -16,10 +20,6 @@ import type {
   RecordedEvent,
 } from "../port.js";
 import { GroupCommit } from "./group-commit.js";
-import type { EventRow, EventStoreTables } from "./tables.js";
-
-/** NOTIFY channel announcing appends to readers of the global log. */
-export const appendedChannel = "event_store_appended";
 
 /** A stream row with this revision exists only as a lock holder: the stream has no events yet. */
 const noEvents = -1n;
@@ -240,8 +240,8 @@ function toRecorded(row: EventRow): RecordedEvent {
     revision: BigInt(row.stream_revision),
     position: BigInt(row.global_position),
     type: row.type,
-    data: row.data,
-    metadata: row.metadata,
+    data: row.data as JsonValue,
+    metadata: row.metadata as EventMetadata,
     recordedAt: new Date(row.recorded_at),
     checkpoint: `${row.transaction_id}:${row.global_position}` as Checkpoint,
   };

@@ -127,7 +127,6 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         if (request.headers["if-match"] !== undefined)
           return sendProblem(
             reply,
-            400,
             "invalid_request",
             "If-Match is not for a create: a new basket has no revision.",
           );
@@ -248,17 +247,11 @@ async function queue(
   } catch (error) {
     reply.log.warn({ err: error }, "could not queue a command");
     reply.header("retry-after", "1");
-    return sendProblem(
-      reply,
-      503,
-      "queue_unavailable",
-      "The command could not be queued; nothing was accepted.",
-    );
+    return sendProblem(reply, "queue_unavailable", "The command could not be queued; nothing was accepted.");
   }
   if (submitted.kind === "id in use") {
     return sendProblem(
       reply,
-      409,
       "command_id_in_use",
       "This Idempotency-Key already names a queued command of another basket; use a new one.",
     );

@@ -64,7 +64,7 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
         lastEventId === undefined ? undefined : BigInt(lastEventId),
         stop.signal,
       );
-      if (!states) return sendProblem(reply, 404, "basket_not_found", `No basket ${request.params.id}.`);
+      if (!states) return sendProblem(reply, "basket_not_found", `No basket ${request.params.id}.`);
       open.add(stop);
       reply.sse.onClose(() => stop.abort());
       reply.sse.keepAlive();

@@ -111,14 +111,13 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
         reply.header("retry-after", "1");
         return sendProblem(
           reply,
-          503,
           "read_model_behind",
           `The read model has not reached revision ${minRevision} of basket ${id} yet.`,
           { minRevision },
         );
       }
       const basket = await queries.getBasket(id);
-      if (!basket) return sendProblem(reply, 404, "basket_not_found", `There is no basket ${id}.`);
+      if (!basket) return sendProblem(reply, "basket_not_found", `There is no basket ${id}.`);
       return reply.header("etag", `"${basket.revision}"`).send(basket);
     },
   );
@@ -156,7 +155,7 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
           ...(cursor === undefined ? {} : { after: cursor }),
         });
       } catch (error) {
-        if (error instanceof InvalidCursor) return sendProblem(reply, 400, error.code, error.message);
+        if (error instanceof InvalidCursor) return sendProblem(reply, error.code, error.message);
         throw error;
       }
     },
@@ -182,9 +181,9 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
     },
     async (request, reply) => {
       const duration = parseDuration(request.query.olderThan);
-      if (!duration.ok) return sendProblem(reply, 400, "invalid_duration", duration.message);
+      if (!duration.ok) return sendProblem(reply, "invalid_duration", duration.message);
       if (duration.ms > maxOlderThanMs) {
-        return sendProblem(reply, 400, "invalid_duration", "olderThan is at most P36500D.");
+        return sendProblem(reply, "invalid_duration", "olderThan is at most P36500D.");
       }
       return { items: await queries.abandonedBaskets(duration.ms, request.query.limit) };
     },

@@ -55,7 +55,7 @@ export function commandStatusBody(status: CommandStatus) {
     ...(outcome?.ok
       ? { revision: Number(outcome.revision), basket: basketAfter(outcome), duplicate: outcome.duplicate }
       : {}),
-    ...(failed ? { problem: problemBody(failed.status, failed.code, failed.detail, failed.extra) } : {}),
+    ...(failed ? { problem: problemBody(failed.code, failed.detail, failed.extra) } : {}),
     ...(status.deadLettered ? { deadLettered: true } : {}),
   };
 }
@@ -83,12 +83,7 @@ export const commandStatusRoutes: FastifyPluginAsync<{ statuses: CommandStatusSt
       const { caller } = request;
       // Another basket's command is answered as one that does not exist.
       if (!status || (caller.kind === "basket" && caller.basketId !== status.basketId))
-        return sendProblem(
-          reply,
-          404,
-          "command_not_found",
-          "No such command, or its status record has expired.",
-        );
+        return sendProblem(reply, "command_not_found", "No such command, or its status record has expired.");
       // Polling clients: a command still on its way is worth asking about again shortly.
       if (status.state === "accepted" || status.state === "processing") reply.header("retry-after", "1");
       return commandStatusBody(status);

@@ -65,7 +65,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
       const down = Object.entries(checks)
         .filter(([, check]) => check.status === "down")
         .map(([name, check]) => `${name}: ${check.detail}`);
-      return sendProblem(reply, 503, "not_ready", `Not ready: ${down.join("; ")}.`, { checks });
+      return sendProblem(reply, "not_ready", `Not ready: ${down.join("; ")}.`, { checks });
     },
   );
 };

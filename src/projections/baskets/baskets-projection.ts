@@ -10,8 +10,9 @@ import {
   lineTotal,
 } from "../../aggregates/basket/index.js";
 import type { Tables } from "../../db/tables.js";
+import { toBasketEvent } from "../../events/index.js";
 import type { RecordedEvent } from "../../eventstore/port.js";
-import { asBasketEvent, chunks, groupByBasket } from "../basket-events.js";
+import { chunks, groupByBasket } from "../basket-events.js";
 import type { Projection } from "../projection.js";
 
 interface ProjectedBasket {
@@ -51,7 +52,7 @@ function fold(from: ProjectedBasket | undefined, events: RecordedEvent[]): Proje
   for (const event of events) {
     if (projected && event.revision <= projected.revision) continue;
     const at = event.recordedAt;
-    const state = evolve(projected?.state ?? initialBasket, asBasketEvent(event));
+    const state = evolve(projected?.state ?? initialBasket, toBasketEvent(event));
     projected = {
       state,
       revision: event.revision,

@@ -7,7 +7,8 @@ import {
   initialBasket,
 } from "../../aggregates/basket/index.js";
 import type { Tables } from "../../db/tables.js";
-import { asBasketEvent, chunks, groupByBasket } from "../basket-events.js";
+import { toBasketEvent } from "../../events/index.js";
+import { chunks, groupByBasket } from "../basket-events.js";
 import type { Projection } from "../projection.js";
 
 interface Counts {
@@ -48,7 +49,7 @@ export const productPopularityProjection: Projection = {
       let { state, revision } = before;
       for (const event of basketEvents) {
         if (event.revision <= revision) continue; // applied before
-        const basketEvent = asBasketEvent(event);
+        const basketEvent = toBasketEvent(event);
         if (basketEvent.type === "ItemAdded") countsOf(basketEvent.data.sku).added++;
         if (basketEvent.type === "ItemRemoved") countsOf(basketEvent.data.sku).removed++;
         if (basketEvent.type === "BasketCleared" && state.status === "open") {

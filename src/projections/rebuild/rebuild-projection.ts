@@ -1,11 +1,11 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import { readModelAdvancedChannel } from "../../db/channels.js";
 import type { Database } from "../../db/database.js";
 import type { Tables } from "../../db/tables.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../../eventstore/port.js";
 import { PostgresEventStore } from "../../eventstore/postgres/postgres-event-store.js";
 import { advisoryLockHolders, advisoryUnlock, rebuildLock, tryAdvisoryLock } from "../advisory-locks.js";
 import { type LagCounter, lagBehind, lagThroughStore } from "../log-lag.js";
-import { readModelAdvancedChannel } from "../notifications.js";
 import type { Projection } from "../projection.js";
 import { yieldToEventLoop } from "../yield-to-event-loop.js";
 import { planRebuild, type RebuildPlan, rebuildCheckpointName } from "./rebuild-plan.js";

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
+import { appendedChannel } from "../../db/channels.js";
 import type { Tables } from "../../db/tables.js";
 import type { Checkpoint } from "../../eventstore/port.js";
-import { appendedChannel } from "../../eventstore/postgres/postgres-event-store.js";
 import { type LagCounter, lagBehind, logPosition } from "../log-lag.js";
 import type { ProjectionInfo } from "../projection.js";
 

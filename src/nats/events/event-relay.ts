@@ -1,29 +1,12 @@
 import { type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
-import { basketStreamPrefix } from "../aggregates/basket/index.js";
-import { encodeEventLine } from "../eventstore/event-line.js";
-import type { RecordedEvent } from "../eventstore/port.js";
+import { basketStreamPrefix } from "../../aggregates/basket/index.js";
+import { encodeEventLine } from "../../eventstore/event-line.js";
+import type { RecordedEvent } from "../../eventstore/port.js";
+import { eventRelay } from "../../projections/event-relay.js";
+import type { OutboundProjection } from "../../projections/projection.js";
 import { OrderedPublisher } from "../jetstream/ordered-publisher.js";
 import { ensureStream, remakingStreams } from "../jetstream/streams.js";
-import type { OutboundProjection, ProjectionInfo } from "../projections/projection.js";
-
-/**
- * The event relay: a projection (one active runner, a checkpoint, `projections status`) whose
- * target is a JetStream stream rather than tables. The log is the outbox: an event is published
- * because it was stored, whatever became of the worker that stored it.
- */
-export const eventRelay = {
-  kind: "outbound",
-  name: "event-relay",
-  version: 1,
-  streamPrefix: basketStreamPrefix,
-  tables: [],
-} as const satisfies ProjectionInfo;
-
-/** `<prefix>.events.<EventType>.<basketId>`: subscribe to one kind of event, one basket, or all. */
-export const eventSubject = (prefix: string, type: string, basketId: string) =>
-  `${prefix}.events.${type.replaceAll(/[^A-Za-z0-9_-]/g, "_")}.${basketId}`;
-export const basketEventsWildcard = (prefix: string, basketId: string) => `${prefix}.events.*.${basketId}`;
-export const eventsStream = (prefix: string) => `${prefix}-events`;
+import { allEventsWildcard, eventSubject, eventsStream } from "../names.js";
 
 /**
  * The stream other services consume from with durable consumers of their own. Made with the
@@ -36,7 +19,7 @@ export async function ensureEventsStream(
 ): Promise<void> {
   await ensureStream(await nc.jetstreamManager(), {
     name: eventsStream(prefix),
-    subjects: [`${prefix}.events.>`],
+    subjects: [allEventsWildcard(prefix)],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     duplicate_window: nanos(duplicateWindowMs),

@@ -8,12 +8,12 @@ import {
   nanos,
 } from "nats";
 import type { Logger } from "pino";
-import { ensureDurableConsumer } from "../../jetstream/streams.js";
-import type { QueuedCommandProcessor } from "../async/queued-command-processor.js";
-import type { CommandEnvelope } from "../command.js";
-import { decodeCommand } from "../wire.js";
+import type { QueuedCommandProcessor } from "../../commands/async/queued-command-processor.js";
+import type { CommandEnvelope } from "../../commands/command.js";
+import { ensureDurableConsumer } from "../jetstream/streams.js";
+import { commandQueueConsumer, commandQueueStream, deadLetterStream, deadLetterSubject } from "../names.js";
+import { decodeCommand, InvalidCommandMessage } from "../wire.js";
 import { ensureCommandStreams } from "./jetstream-command-queue.js";
-import { commandQueueConsumer, commandQueueStream, deadLetterStream, deadLetterSubject } from "./subjects.js";
 
 export interface QueuedCommandConsumerOptions {
   subjectPrefix: string;
@@ -92,16 +92,18 @@ export async function startQueuedCommandConsumer(
         });
 
   const handle = async (msg: JsMsg) => {
-    const decoded = decodeCommand(msg.data);
+    const decoded = readCommand(msg.data);
     // A slow command (a busy store) is not handed to another worker while this one still works on it.
     const alive = setInterval(() => msg.working(), Math.max(100, ackWaitMs / 3));
     try {
-      const verdict = await processor
-        .process(decoded, msg.info.deliveryCount)
-        .finally(() => clearInterval(alive));
+      const delivery = msg.info.deliveryCount;
+      const verdict = await (decoded instanceof InvalidCommandMessage
+        ? processor.unreadable(decoded.message, delivery)
+        : processor.process(decoded, delivery)
+      ).finally(() => clearInterval(alive));
       switch (verdict.kind) {
         case "done":
-          if (typeof decoded !== "string") await options.beforeAck?.(decoded, msg.info.deliveryCount);
+          if (!(decoded instanceof InvalidCommandMessage)) await options.beforeAck?.(decoded, delivery);
           msg.ack();
           break;
         case "retry":
@@ -113,7 +115,7 @@ export async function startQueuedCommandConsumer(
           h.set("Basket-Deliveries", String(msg.info.deliveryCount));
           h.set("Basket-Queued-Sequence", String(msg.seq));
           h.set("Basket-Queued-At", new Date(msg.info.timestampNanos / 1_000_000).toISOString());
-          const basketId = typeof decoded === "string" ? "unreadable" : decoded.basketId;
+          const basketId = decoded instanceof InvalidCommandMessage ? "unreadable" : decoded.basketId;
           await js.publish(deadLetterSubject(prefix, basketId), msg.data, {
             headers: h,
             // Moved twice (a worker died between the move and the ack), it is kept once.
@@ -161,4 +163,14 @@ export async function startQueuedCommandConsumer(
       await nc.flush();
     },
   };
+}
+
+/** The command, or why its bytes are none: a delivery of either kind is settled, never left hanging. */
+function readCommand(data: Uint8Array): CommandEnvelope | InvalidCommandMessage {
+  try {
+    return decodeCommand(data);
+  } catch (error) {
+    if (error instanceof InvalidCommandMessage) return error;
+    throw error;
+  }
 }

@@ -1,7 +1,8 @@
 import type { NatsConnection } from "nats";
-import type { DeadLetter } from "../async/dead-letter.js";
-import { decodeCommand } from "../wire.js";
-import { deadLetterStream } from "./subjects.js";
+import type { DeadLetter } from "../../commands/async/dead-letter.js";
+import type { CommandEnvelope } from "../../commands/command.js";
+import { deadLetterStream } from "../names.js";
+import { decodeCommand, InvalidCommandMessage } from "../wire.js";
 
 /** JetStream's "no message found" for a sequence that was deleted. */
 const noMessageFound = 10037;
@@ -27,16 +28,26 @@ export async function listDeadLetters(
       if ((error as { api_error?: { err_code?: number } }).api_error?.err_code === noMessageFound) continue;
       throw error;
     }
-    const command = decodeCommand(message.data);
+    const command = readable(message.data);
     letters.push({
       seq,
-      commandId: typeof command === "string" ? "?" : command.commandId,
-      basketId: typeof command === "string" ? "?" : command.basketId,
-      type: typeof command === "string" ? "unreadable" : command.command.type,
+      commandId: command?.commandId ?? "?",
+      basketId: command?.basketId ?? "?",
+      type: command?.command.type ?? "unreadable",
       reason: message.header.get("Basket-Dead-Letter-Reason"),
       deliveries: Number(message.header.get("Basket-Deliveries")),
       at: message.time,
     });
   }
   return letters;
+}
+
+/** A dead letter may be bytes that were never a command: listed all the same. */
+function readable(data: Uint8Array): CommandEnvelope | undefined {
+  try {
+    return decodeCommand(data);
+  } catch (error) {
+    if (error instanceof InvalidCommandMessage) return undefined;
+    throw error;
+  }
 }

@@ -1,9 +1,9 @@
 import { type JetStreamClient, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
-import { ensureStream, remakingStreams } from "../../jetstream/streams.js";
-import type { CommandQueue } from "../async/async-commands.js";
-import type { CommandEnvelope } from "../command.js";
+import type { CommandQueue } from "../../commands/async/async-commands.js";
+import type { CommandEnvelope } from "../../commands/command.js";
+import { ensureStream, remakingStreams } from "../jetstream/streams.js";
+import { commandQueueStream, deadLetterStream, deadLetterSubject, queuedSubject } from "../names.js";
 import { encodeCommand } from "../wire.js";
-import { commandQueueStream, deadLetterStream, deadLetterSubject, queuedSubject } from "./subjects.js";
 
 /**
  * The streams of queued commands, made by whichever process needs them first: the work queue

@@ -1,7 +1,13 @@
 /**
- * Subjects: `<prefix>.cmd.<partition>.<basketId>` — the partition first, so a worker can take
- * a partition with one wildcard subscription; `<prefix>.fallback.<basketId>` for a command whose
- * partition has no subscriber for a moment (served by every worker).
+ * Every NATS name the service uses — subjects, queue groups, JetStream streams, consumers and KV
+ * buckets — built from the deployment's prefix (NATS_SUBJECT_PREFIX, one subject token, so that
+ * it can also name streams and buckets, which take no dots). Nothing else spells one out.
+ */
+
+/**
+ * Synchronous commands: `<prefix>.cmd.<partition>.<basketId>` — the partition first, so a worker
+ * takes a partition with one wildcard subscription; `<prefix>.fallback.<basketId>` for a command
+ * whose partition has no subscriber for a moment (served by every worker).
  */
 export const commandSubject = (prefix: string, partition: number, basketId: string) =>
   `${prefix}.cmd.${partition}.${basketId}`;
@@ -12,6 +18,13 @@ export const fallbackWildcard = (prefix: string) => `${prefix}.fallback.*`;
 /** Queue groups: every worker shares one; each partition has its own, so two owners never both answer. */
 export const workerQueue = (prefix: string) => `${prefix}-workers`;
 export const partitionQueue = (prefix: string, partition: number) => `${prefix}-p${partition}`;
+
+/** KV buckets of routing: the live workers (membership) and the deployment's partition count. */
+export const membersBucket = (prefix: string) => `${prefix}-workers`;
+export const routingBucket = (prefix: string) => `${prefix}-routing`;
+
+/** The KV bucket of create keys: which basket a create with an Idempotency-Key made. */
+export const createKeysBucket = (prefix: string) => `${prefix}-create-keys`;
 
 /**
  * Queued commands (`Prefer: respond-async`) travel on `<prefix>.queued.<basketId>` into the
@@ -25,3 +38,13 @@ export const deadLetterStream = (prefix: string) => `${prefix}-dead-letters`;
 export const commandQueueConsumer = "workers";
 /** The KV bucket of queued commands' status records. */
 export const commandStatusBucket = (prefix: string) => `${prefix}-command-status`;
+
+/**
+ * The event relay publishes each event on `<prefix>.events.<EventType>.<basketId>` into the
+ * stream `<prefix>-events`: subscribe to one kind of event, one basket, or all.
+ */
+export const eventSubject = (prefix: string, type: string, basketId: string) =>
+  `${prefix}.events.${type.replaceAll(/[^A-Za-z0-9_-]/g, "_")}.${basketId}`;
+export const allEventsWildcard = (prefix: string) => `${prefix}.events.>`;
+export const basketEventsWildcard = (prefix: string, basketId: string) => `${prefix}.events.*.${basketId}`;
+export const eventsStream = (prefix: string) => `${prefix}-events`;

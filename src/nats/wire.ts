@@ -1,9 +1,16 @@
 import Type, { type Static } from "typebox";
 import { Compile } from "typebox/compile";
 import type { BasketCommand } from "../aggregates/basket/index.js";
+import type { CommandEnvelope, CommandFailure, CommandOutcome } from "../commands/command.js";
+import {
+  AddItemData,
+  BasketId,
+  ChangeItemQuantityData,
+  CreateBasketData,
+  Empty,
+  Sku,
+} from "../commands/schemas.js";
 import type { RecordedEvent } from "../eventstore/port.js";
-import type { CommandEnvelope, CommandFailure, CommandOutcome } from "./command.js";
-import { AddItemData, BasketId, ChangeItemQuantityData, CreateBasketData, Empty, Sku } from "./schemas.js";
 
 /**
  * The JSON that travels over NATS. Versioned: a worker refuses a schemaVersion it does not know
@@ -59,13 +66,18 @@ export function encodeCommand(envelope: CommandEnvelope): Uint8Array {
   return encoder.encode(JSON.stringify(message));
 }
 
-/** Decodes and validates a command message; a string explains what is wrong with it. */
-export function decodeCommand(bytes: Uint8Array): CommandEnvelope | string {
+/** A message that is not a command this worker can take; nothing of it is applied. */
+export class InvalidCommandMessage extends Error {
+  override readonly name = "InvalidCommandMessage";
+}
+
+/** Decodes and validates a command message; throws InvalidCommandMessage saying what is wrong with it. */
+export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(bytes));
   } catch {
-    return "The message is not JSON.";
+    throw new InvalidCommandMessage("The message is not JSON.");
   }
   if (
     typeof json === "object" &&
@@ -73,11 +85,15 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope | string {
     "schemaVersion" in json &&
     json.schemaVersion !== schemaVersion
   ) {
-    return `Unsupported schemaVersion ${JSON.stringify(json.schemaVersion)}; this worker speaks ${schemaVersion}.`;
+    throw new InvalidCommandMessage(
+      `Unsupported schemaVersion ${JSON.stringify(json.schemaVersion)}; this worker speaks ${schemaVersion}.`,
+    );
   }
   if (!checkCommand.Check(json)) {
     const [first] = checkCommand.Errors(json);
-    return `Invalid command message: ${first ? `${first.instancePath || "/"} ${first.message}` : "unknown shape"}.`;
+    throw new InvalidCommandMessage(
+      `Invalid command message: ${first ? `${first.instancePath || "/"} ${first.message}` : "unknown shape"}.`,
+    );
   }
   const message = json as CommandMessage;
   const command = (

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { NatsConnection } from "nats";
-import { KvBucket } from "../../jetstream/kv-bucket.js";
-import { apiErrorCode, keyExists } from "../../jetstream/streams.js";
-import type { CreateKeys } from "../create-keys.js";
+import type { CreateKeys } from "../../commands/create-keys.js";
+import { KvBucket } from "../jetstream/kv-bucket.js";
+import { apiErrorCode, keyExists } from "../jetstream/streams.js";
 
 /** Create keys in a JetStream KV bucket, shared by every API process; entries expire after a day. */
 export class KvCreateKeys implements CreateKeys {

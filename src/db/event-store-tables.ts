@@ -1,7 +1,9 @@
 import type { ColumnType, Selectable } from "kysely";
-import type { EventMetadata, JsonValue } from "../port.js";
 
-/** int8 and xid8 arrive as text (see src/db/database.ts); the adapter turns them into bigint. */
+/**
+ * The event store's tables (migrations/0001-event-store.ts), for the PostgreSQL adapter. int8 and
+ * xid8 arrive as text (see src/db/database.ts); the adapter turns them into bigint.
+ */
 type Int8 = ColumnType<string, string, string>;
 /** Set by the database on insert (recorded_at: unless an import gives it, in the adapter's own SQL). */
 type Assigned<T> = ColumnType<T, never, never>;
@@ -15,8 +17,9 @@ export interface EventStoreTables {
     stream_id: string;
     stream_revision: Int8;
     type: string;
-    data: ColumnType<JsonValue, string, string>;
-    metadata: ColumnType<EventMetadata, string, string>;
+    /** JSON as the adapter wrote it (src/eventstore/postgres): it gives it its types back. */
+    data: ColumnType<unknown, string, string>;
+    metadata: ColumnType<unknown, string, string>;
     recorded_at: Assigned<Date>;
   };
 }

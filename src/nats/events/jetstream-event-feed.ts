@@ -1,8 +1,8 @@
 import { ConsumerEvents, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { parseEventLine } from "../eventstore/event-line.js";
-import { eventsStream } from "../relay/event-relay.js";
-import { type BasketEventFeed, FeedListeners, toFeedEvent } from "./basket-event-feed.js";
+import { parseEventLine } from "../../eventstore/event-line.js";
+import { type BasketEventFeed, FeedListeners, toFeedEvent } from "../../live/basket-event-feed.js";
+import { allEventsWildcard, eventsStream } from "../names.js";
 
 /**
  * The feed with NATS: what the event relay publishes, read by one ordered consumer per process
@@ -47,7 +47,7 @@ export class JetStreamEventFeed implements BasketEventFeed {
 
   private async consume(): Promise<ConsumerMessages> {
     const consumer = await this.nc.jetstream().consumers.get(eventsStream(this.prefix), {
-      filterSubjects: `${this.prefix}.events.>`,
+      filterSubjects: allEventsWildcard(this.prefix),
       deliver_policy: DeliverPolicy.New,
     });
     const messages = await consumer.consume();

@@ -2,15 +2,15 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ErrorCode, type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from "nats";
 import type { Logger } from "pino";
+import type { BasketCommandHandler } from "../../commands/basket-command-handler.js";
+import {
+  type CommandEnvelope,
+  type CommandOutcome,
+  failure,
+  statusOfFailure,
+} from "../../commands/command.js";
+import { observeCommand } from "../../commands/observe-command.js";
 import type { Metrics } from "../../metrics/metrics.js";
-import { observeCommand } from "../../metrics/observe-command.js";
-import type { BasketCommandHandler } from "../basket-command-handler.js";
-import { type CommandEnvelope, type CommandOutcome, failure, statusOfFailure } from "../command.js";
-import { storeUnavailable } from "../command-bus.js";
-import { Membership } from "../routing/membership.js";
-import { assignPartitions, partitionOf } from "../routing/partitions.js";
-import { agreeOnPartitions } from "../routing/routing-config.js";
-import { decodeCommand, encodeOutcome } from "../wire.js";
 import {
   allCommandsWildcard,
   commandSubject,
@@ -19,7 +19,11 @@ import {
   partitionQueue,
   partitionWildcard,
   workerQueue,
-} from "./subjects.js";
+} from "../names.js";
+import { Membership } from "../routing/membership.js";
+import { agreeOnPartitions } from "../routing/partition-count.js";
+import { assignPartitions, partitionOf } from "../routing/partitions.js";
+import { decodeCommand, encodeOutcome, InvalidCommandMessage } from "../wire.js";
 
 export interface NatsWorkerOptions {
   subjectPrefix: string;
@@ -76,41 +80,33 @@ export async function startNatsWorker(
    * partition (or the fallback). Another basket's message on this subject would be decided by a
    * worker that may not own that basket's partition, and kept in a cache hand-offs never evict.
    */
-  const onItsSubject = (decoded: CommandEnvelope | string, subject: string): CommandEnvelope | string => {
-    if (typeof decoded === "string") return decoded;
-    const { basketId } = decoded;
-    if (subject === commandSubject(prefix, partitionOf(basketId, routing.partitions), basketId))
-      return decoded;
-    if (subject === fallbackSubject(prefix, basketId)) return decoded;
-    return `The command for basket ${basketId} came on ${subject}, which is not its subject.`;
+  const commandOn = (msg: Msg): CommandEnvelope => {
+    const envelope = decodeCommand(msg.data);
+    const { basketId } = envelope;
+    const own = commandSubject(prefix, partitionOf(basketId, routing.partitions), basketId);
+    if (msg.subject !== own && msg.subject !== fallbackSubject(prefix, basketId))
+      throw new InvalidCommandMessage(
+        `The command for basket ${basketId} came on ${msg.subject}, which is not its subject.`,
+      );
+    return envelope;
   };
 
   const serve = async (msg: Msg) => {
     const started = performance.now();
-    const envelope = onItsSubject(decodeCommand(msg.data), msg.subject);
+    let type = "invalid";
     let outcome: CommandOutcome;
-    if (typeof envelope === "string") {
-      outcome = failure({ kind: "invalid", code: "invalid_command", message: envelope });
-    } else {
-      try {
-        outcome = await handler.handle(envelope);
-      } catch (error) {
-        outcome = failure({
-          kind: "unavailable",
-          code: "store_unavailable",
-          message: storeUnavailable(error),
-        });
-      }
+    try {
+      const envelope = commandOn(msg);
+      type = envelope.command.type;
+      outcome = await handler.handle(envelope);
       logOutcome(log, envelope, outcome);
+    } catch (error) {
+      if (!(error instanceof InvalidCommandMessage)) throw error;
+      outcome = failure({ kind: "invalid", code: "invalid_command", message: error.message });
     }
     const elapsedMs = performance.now() - started;
     counts.processingMs += elapsedMs;
-    observeCommand(
-      options.metrics,
-      typeof envelope === "string" ? "invalid" : envelope.command.type,
-      outcome,
-      elapsedMs,
-    );
+    observeCommand(options.metrics, type, outcome, elapsedMs);
     if (outcome.ok) {
       counts.succeeded++;
       msg.respond(encodeOutcome(outcome));
@@ -119,7 +115,7 @@ export async function startNatsWorker(
       // The services framework's error headers, so any NATS client sees the failure.
       const headers = natsHeaders();
       headers.set("Nats-Service-Error", headerValue(outcome.message));
-      headers.set("Nats-Service-Error-Code", String(statusOfFailure[outcome.kind]));
+      headers.set("Nats-Service-Error-Code", String(statusOfFailure[outcome.code]));
       msg.respond(encodeOutcome(outcome), { headers });
     }
   };

@@ -1,9 +1,9 @@
 import { ErrorCode, type NatsConnection, NatsError } from "nats";
-import { type CommandEnvelope, type CommandOutcome, failure } from "../command.js";
-import type { CommandBus } from "../command-bus.js";
+import { type CommandEnvelope, type CommandOutcome, failure } from "../../commands/command.js";
+import type { CommandBus } from "../../commands/command-bus.js";
+import { commandSubject, fallbackSubject } from "../names.js";
 import { partitionOf } from "../routing/partitions.js";
 import { decodeOutcome, encodeCommand } from "../wire.js";
-import { commandSubject, fallbackSubject } from "./subjects.js";
 
 export interface NatsCommandBusOptions {
   subjectPrefix: string;
@@ -34,12 +34,12 @@ export class NatsCommandBus implements CommandBus {
     );
     for (const waitMs of [...handOffRetriesMs, undefined]) {
       const outcome = await this.request(partitionSubject, payload);
-      if (outcome !== "no responders") return outcome;
+      if (outcome) return outcome;
       if (waitMs === undefined) break;
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
     const outcome = await this.request(fallbackSubject(subjectPrefix, envelope.basketId), payload);
-    if (outcome !== "no responders") return outcome;
+    if (outcome) return outcome;
     return failure({
       kind: "unavailable",
       code: "no_workers",
@@ -47,13 +47,14 @@ export class NatsCommandBus implements CommandBus {
     });
   }
 
-  private async request(subject: string, payload: Uint8Array): Promise<CommandOutcome | "no responders"> {
+  /** The outcome; undefined when no worker subscribes to the subject (so the command surely did not run). */
+  private async request(subject: string, payload: Uint8Array): Promise<CommandOutcome | undefined> {
     try {
       const reply = await this.nc.request(subject, payload, { timeout: this.options.timeoutMs });
       return decodeOutcome(reply.data);
     } catch (error) {
       if (!(error instanceof NatsError)) throw error;
-      if (error.code === ErrorCode.NoResponders) return "no responders";
+      if (error.code === ErrorCode.NoResponders) return undefined;
       // A timeout: maybe run — the caller retries with the same commandId.
       if (error.code === ErrorCode.Timeout) {
         return failure({

@@ -1,5 +1,5 @@
-import type { CommandOutcome } from "../commands/command.js";
-import type { Metrics } from "./metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { CommandOutcome } from "./command.js";
 
 /** Counts one handled command by type and outcome, and times it. */
 export function observeCommand(

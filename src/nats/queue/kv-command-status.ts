@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import type { NatsConnection } from "nats";
-import { KvBucket } from "../../jetstream/kv-bucket.js";
 import {
   type CommandStatus,
   type CommandStatusStore,
   finishedStatus,
   isFinished,
   processingStatus,
-} from "../async/command-status.js";
-import type { CommandEnvelope, CommandOutcome } from "../command.js";
+} from "../../commands/async/command-status.js";
+import type { CommandEnvelope, CommandOutcome } from "../../commands/command.js";
+import { KvBucket } from "../jetstream/kv-bucket.js";
 import { outcomeFromJson, outcomeToJson } from "../wire.js";
 
 /**

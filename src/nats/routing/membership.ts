@@ -1,6 +1,7 @@
 import { KvWatchInclude, type NatsConnection, type QueuedIterator } from "nats";
 import type { Logger } from "pino";
-import { KvBucket } from "../../jetstream/kv-bucket.js";
+import { KvBucket } from "../jetstream/kv-bucket.js";
+import { membersBucket } from "../names.js";
 
 export interface MembershipOptions {
   subjectPrefix: string;
@@ -46,7 +47,7 @@ export class Membership {
     // so the next one goes out in time (beats are one after another).
     const bucket = await KvBucket.open(
       nc,
-      `${options.subjectPrefix}-workers`,
+      membersBucket(options.subjectPrefix),
       { ttl: options.ttlMs, history: 1 },
       options.ttlMs / 2,
     );
