@@ -64,7 +64,7 @@ export async function apiParts(
         await kvStatuses(nc, config),
       ),
     };
-    return { access, queries, commands, live: { store, feed } };
+    return { access, queries, commands, live: { store, feed, openStreams: metrics.liveStreams } };
   }
 
   if (!inProcess) throw new Error("without NATS_URL the API needs this process's own command handler");
@@ -79,5 +79,10 @@ export async function apiParts(
     createKeys: new InMemoryCreateKeys(),
     asyncCommands: new AsyncCommands(queue, statuses),
   };
-  return { access, queries, commands, live: { store, feed: inProcess.feed } };
+  return {
+    access,
+    queries,
+    commands,
+    live: { store, feed: inProcess.feed, openStreams: metrics.liveStreams },
+  };
 }
