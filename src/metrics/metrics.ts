@@ -88,6 +88,11 @@ export function createMetrics(live: () => Partial<LiveCounts> = () => ({})) {
       labelNames: ["outcome"] as const,
       registers,
     }),
+    liveStreams: new Gauge({
+      name: "basket_live_streams",
+      help: "Live basket streams (GET /baskets/:id/live) open now.",
+      registers,
+    }),
     projectionLag: new Gauge({
       name: "projection_lag_seconds",
       help: "Commit time of a projection's last batch less the recording time of its last event.",

@@ -66,7 +66,12 @@ export async function apiParts(
     createKeys: new InMemoryCreateKeys(),
     asyncCommands: new AsyncCommands(queue, statuses),
   };
-  return { access, queries, commands, live: { store, feed: inProcess.feed } };
+  return {
+    access,
+    queries,
+    commands,
+    live: { store, feed: inProcess.feed, openStreams: metrics.liveStreams },
+  };
 }
 
 /** Commands to the workers, queued commands and the live feed, all over NATS. */
@@ -74,7 +79,7 @@ async function natsSide(
   parts: ProcessParts,
   { nc, config: nats }: { nc: NatsConnection; config: NatsConfig },
 ): Promise<Pick<ApiOptions, "commands" | "live">> {
-  const { config, log, store } = parts;
+  const { config, log, metrics, store } = parts;
   await ensureEventsStream(nc, nats.prefix, nats.eventsDuplicateWindowMs);
   const feed = await JetStreamEventFeed.start(nc, nats.prefix, log);
   parts.stops.push(() => feed.stop());
@@ -91,5 +96,5 @@ async function natsSide(
       await kvStatuses(nc, nats, config.commands.async),
     ),
   };
-  return { commands, live: { store, feed } };
+  return { commands, live: { store, feed, openStreams: metrics.liveStreams } };
 }

@@ -127,6 +127,22 @@ describe.each(Object.entries(modes))("GET /baskets/:id/live, %s", (_, start) => 
     }
   });
 
+  it("counts the streams open now in /metrics", async () => {
+    const openStreams = async () =>
+      Number(/^basket_live_streams (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    // Streams of the tests before may still be closing: the count settles on what is open.
+    await expect.poll(openStreams).toBe(0);
+    const basket = await createBasket(url);
+    const first = await connectSse(`${url}/baskets/${basket.id}/live`, basket.auth);
+    const second = await connectSse(`${url}/baskets/${basket.id}/live`, basket.auth);
+    await Promise.all([first.received(1), second.received(1)]);
+    expect(await openStreams()).toBe(2);
+    first.close();
+    await expect.poll(openStreams).toBe(1);
+    second.close();
+    await expect.poll(openStreams).toBe(0);
+  });
+
   it("needs the basket's token, and answers 404 for a basket that does not exist", async () => {
     const basket = await createBasket(url);
     const live = (id: string, headers: Record<string, string>) =>

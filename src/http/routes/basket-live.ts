@@ -18,6 +18,8 @@ const fastifySse = fastifySseModule as unknown as typeof fastifySSE;
 export interface BasketLiveRoutesOptions {
   store: EventStore;
   feed: BasketEventFeed;
+  /** Counts the streams open now (a gauge of /metrics). */
+  openStreams?: { inc(): void; dec(): void } | undefined;
 }
 
 /**
@@ -25,7 +27,10 @@ export interface BasketLiveRoutesOptions {
  * change, its `id` the revision. A reconnecting EventSource sends `Last-Event-ID` and gets every
  * state after that revision, then the live ones.
  */
-export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = async (app, { store, feed }) => {
+export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = async (
+  app,
+  { store, feed, openStreams },
+) => {
   await app.register(fastifySse, { heartbeatInterval: 15_000 });
   const open = new Set<AbortController>();
   // A stream never ends by itself: shutting down ends them, or the server would wait for them.
@@ -66,6 +71,7 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
       );
       if (!states) return sendProblem(reply, "basket_not_found", `No basket ${request.params.id}.`);
       open.add(stop);
+      openStreams?.inc();
       reply.sse.onClose(() => stop.abort());
       reply.sse.keepAlive();
       const sse = reply.sse;
@@ -87,6 +93,7 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
         .catch((error) => request.log.warn({ err: error }, "live basket stream failed"))
         .finally(() => {
           open.delete(stop);
+          openStreams?.dec();
           sse.close();
         });
     },
