@@ -129,8 +129,8 @@ describe("the Dockerfile", () => {
     expect(copied).toEqual(
       expect.arrayContaining(["package-lock.json", "tsconfig.json", ...built, ...published]),
     );
-    for (const kept of ["node_modules", "dist", "data", "test", "bench", ".env", "deploy/.env", ".git"])
-      expect(letIn(kept), kept).toBe(false);
+    for (const left of ["node_modules", "dist", "data", "test", "bench", ".env", "deploy/.env", ".git"])
+      expect(letIn(left), left).toBe(false);
   });
 
   it("starts the CLI the package installs, serve --role <role>, all by default, on every interface", () => {

@@ -64,7 +64,9 @@ async function healthcheckExitCode(app: string, url: string): Promise<number> {
 async function untilReady(url: string, timeoutMs = 20_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { status } = await fetch(`${url}/health/ready`);
+    const response = await fetch(`${url}/health/ready`);
+    await response.text();
+    const { status } = response;
     if (status === 200 || Date.now() > deadline) return status;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -75,7 +77,7 @@ async function stop(service: ServiceProcess): Promise<number | null> {
   return service.exited;
 }
 
-describe("the package, installed as the image installs it", { timeout: 60_000 }, () => {
+describe("the package, installed as the image installs it", { timeout: 120_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), "basket-package-"));
   let installed: { app: string; packed: string[] };
   let installMs = 0;
@@ -146,10 +148,10 @@ describe("the package, installed as the image installs it", { timeout: 60_000 },
       const read = await fetch(`${urls.api}/baskets/${id}?minRevision=1`, { headers: auth });
       expect(await read.json()).toMatchObject({ id, total: 900, lines: [{ sku: "tea", quantity: 2 }] });
 
-      for (const service of services.splice(0)) expect(await stop(service)).toBe(0);
+      for (const service of services) expect(await stop(service)).toBe(0);
       expect(await healthcheckExitCode(app, urls.api as string)).toBe(1);
     } finally {
-      for (const service of services) service.child.kill("SIGKILL");
+      for (const service of services) if (service.child.exitCode === null) service.child.kill("SIGKILL");
       const nc = await connectNats("test-package-cleanup");
       const jsm = await nc.jetstreamManager();
       for await (const { config } of jsm.streams.list())
@@ -175,7 +177,7 @@ describe("the package, installed as the image installs it", { timeout: 60_000 },
       expect((await fetch(`${url}/`)).status).toBe(200);
       expect(await stop(service)).toBe(0);
     } finally {
-      service.child.kill("SIGKILL");
+      if (service.child.exitCode === null) service.child.kill("SIGKILL");
     }
   });
 });
