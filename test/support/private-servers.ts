@@ -36,7 +36,7 @@ const pgBin =
       .at(-1) as string,
     "bin",
   );
-const natsServer = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+export const natsServer = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
 /** A port nobody listens on now (the kernel's pick for port 0). */
 export async function sparePort(): Promise<number> {

@@ -42,8 +42,13 @@ export interface ServiceProcess {
 /** Runs `basket <args>` (the real CLI, as built in dist/) with the given environment. */
 export function startCli(args: string[], env: Record<string, string>): ServiceProcess {
   buildCliIfStale();
-  const child = spawn(process.execPath, ["--enable-source-maps", builtCli, ...args], {
-    cwd: root,
+  return startNode(["--enable-source-maps", builtCli, ...args], env, root);
+}
+
+/** Runs `node <args>` in `cwd` with the given environment: a CLI installed elsewhere, say. */
+export function startNode(args: string[], env: Record<string, string>, cwd: string): ServiceProcess {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
