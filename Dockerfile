@@ -40,8 +40,9 @@ COPY --from=build /app ./
 RUN mkdir /data && chown node:node /data
 USER node
 EXPOSE 3000
-# Every role answers /health/ready on PORT. The slim image has no curl: node asks.
+# Every role answers /health/ready: the API on PORT, a worker or projector on METRICS_PORT when it is
+# set (else PORT). The slim image has no curl: node asks.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/src/cli/main.js", "serve", "--role"]
 CMD ["all"]

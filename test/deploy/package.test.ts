@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Role } from "../../src/serve/roles.js";
+import type { Role } from "../../src/config/roles.js";
 import { createBasket, testTokenSecret } from "../support/baskets.js";
 import { createPostgresDatabase } from "../support/databases.js";
 import {
