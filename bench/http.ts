@@ -10,8 +10,9 @@
  *   npm run bench   (or: npx tsx bench/http.ts)
  * Environment: BENCH_ROUNDS (3), BENCH_BASKETS (500), BENCH_ADDS_PER_BASKET (10), BENCH_IN_FLIGHT
  * (32), BENCH_WARMUP_BASKETS (a tenth of the baskets), BENCH_TARGETS (services,pglite,emmett),
- * BENCH_ENV_SERVICES / BENCH_ENV_PGLITE / BENCH_ENV_EMMETT ("NAME=value …" added to that target's
- * processes, e.g. to turn tracing on in one of them).
+ * BENCH_ENV_SERVICES / BENCH_ENV_PGLITE / BENCH_ENV_EMMETT ("NAME=value …", or a JSON object,
+ * added to that target's processes: e.g. to turn tracing on, or LOG_LEVEL=warn), BENCH_NODE_ARGS
+ * (flags for node in every measured process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +43,7 @@ try {
         run: ++run,
         inFlight: settings.inFlight,
         env: settings.env[target.key],
+        nodeArgs: settings.nodeArgs,
         logDir,
       };
       const figures = await measure(target, context, settings, round);

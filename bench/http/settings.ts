@@ -13,6 +13,8 @@ export interface Settings {
   targets: TargetKey[];
   /** More environment for each target's processes: e.g. OpenTelemetry on for one of them. */
   env: Record<TargetKey, Record<string, string>>;
+  /** Flags for node in every measured process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs: string[];
 }
 
 export function readSettings(environment: NodeJS.ProcessEnv = process.env): Settings {
@@ -38,13 +40,23 @@ export function readSettings(environment: NodeJS.ProcessEnv = process.env): Sett
       pglite: extraEnv(environment, "BENCH_ENV_PGLITE"),
       emmett: extraEnv(environment, "BENCH_ENV_EMMETT"),
     },
+    nodeArgs: environment.BENCH_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [],
   };
 }
 
-/** `NAME=value NAME2=value2` (space-separated) → an environment to add to a target's processes. */
+/**
+ * `NAME=value NAME2=value2` (space-separated), or a JSON object for values with spaces
+ * (`{"NODE_OPTIONS": "--cpu-prof --cpu-prof-dir=/tmp/prof"}`) → environment for a target's processes.
+ */
 function extraEnv(environment: NodeJS.ProcessEnv, variable: string): Record<string, string> {
   const text = environment[variable]?.trim();
   if (!text) return {};
+  if (text.startsWith("{")) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Object.values(parsed as object).every((value) => typeof value === "string"))
+      throw new Error(`${variable}: every value of the JSON object must be a string`);
+    return parsed as Record<string, string>;
+  }
   return Object.fromEntries(
     text.split(/\s+/).map((pair) => {
       const at = pair.indexOf("=");

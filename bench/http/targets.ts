@@ -20,6 +20,8 @@ export interface TargetContext {
   inFlight: number;
   /** Added to every process's environment (BENCH_ENV_<TARGET>). */
   env: Record<string, string>;
+  /** Flags for node in every measured process (BENCH_NODE_ARGS). */
+  nodeArgs: string[];
   logDir: string;
 }
 
@@ -46,13 +48,13 @@ const serviceEnv = {
   RATE_LIMIT_MAX: "0",
 };
 
-const serve = (role: string) => [builtCli, "serve", "--role", role];
+const serve = (nodeArgs: string[], role: string) => [...nodeArgs, builtCli, "serve", "--role", role];
 
 /** This service as deployed: an API, a worker and a projector (which runs the relay too). */
 export const separateProcesses: Target = {
   key: "services",
   label: "api + worker + projector, PostgreSQL + NATS",
-  async start({ servers, run, env, logDir }) {
+  async start({ servers, run, env, nodeArgs, logDir }) {
     buildCliIfStale();
     const database = await servers.database(`bench_services_${run}`);
     const processEnv = {
@@ -71,7 +73,7 @@ export const separateProcesses: Target = {
         started.push(
           await startNodeProcess({
             name,
-            args: serve(role),
+            args: serve(nodeArgs, role),
             env: processEnv,
             logDir,
             readyPath: "/health/ready",
@@ -107,12 +109,12 @@ export const separateProcesses: Target = {
 export const embedded: Target = {
   key: "pglite",
   label: "serve --role all, PGlite",
-  async start({ run, env, logDir }) {
+  async start({ run, env, nodeArgs, logDir }) {
     buildCliIfStale();
     const dataDir = mkdtempSync(join(tmpdir(), "bench-pglite-"));
     const all = await startNodeProcess({
       name: `all-${run}`,
-      args: serve("all"),
+      args: serve(nodeArgs, "all"),
       env: { ...serviceEnv, PGLITE_DATA_DIR: dataDir, ...env },
       logDir,
       readyPath: "/health/ready",
@@ -137,11 +139,11 @@ export const embedded: Target = {
 export const emmettPeer: Target = {
   key: "emmett",
   label: "Emmett peer, PostgreSQL",
-  async start({ servers, run, inFlight, env, logDir }) {
+  async start({ servers, run, inFlight, env, nodeArgs, logDir }) {
     const database = await servers.database(`bench_emmett_${run}`);
     const peer = await startNodeProcess({
       name: `emmett-${run}`,
-      args: ["--import", "tsx", "bench/http/emmett-peer/server.ts"],
+      args: [...nodeArgs, "--import", "tsx", "bench/http/emmett-peer/server.ts"],
       env: { DATABASE_URL: database.url, DATABASE_POOL_SIZE: String(inFlight), ...env },
       logDir,
       readyPath: "/health",
