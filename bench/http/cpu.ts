@@ -51,7 +51,11 @@ export interface Counted {
 export function cpuSnapshot(counted: readonly Counted[]): Map<string, number> {
   const stats = readAllStats();
   const children = new Map<number, number[]>();
-  for (const [pid, stat] of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
+  for (const [pid, stat] of stats) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(stat.ppid, [pid]);
+  }
   const treeTicks = (pid: number): number => {
     const stat = stats.get(pid);
     if (!stat) throw new Error(`process ${pid} is gone: its CPU time cannot be counted`);
