@@ -31,7 +31,19 @@ const basket = (id) => `/baskets/${encodeURIComponent(id)}`;
 const line = (id, sku) => `${basket(id)}/items/${encodeURIComponent(sku)}`;
 
 export const createBasket = () => request("POST", "/baskets", {});
-export const addItem = (id, item) => request("POST", `${basket(id)}/items`, item);
+/** The listed products with their prices in `currency`, every page of them. */
+export async function listProducts(currency) {
+  const products = [];
+  let cursor;
+  do {
+    const query = new URLSearchParams({ currency, limit: "100", ...(cursor ? { cursor } : {}) });
+    const page = await request("GET", `/products?${query}`);
+    products.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return products;
+}
+export const addItem = (id, sku, quantity) => request("POST", `${basket(id)}/items`, { sku, quantity });
 export const changeQuantity = (id, sku, quantity) => request("PUT", line(id, sku), { quantity });
 export const removeItem = (id, sku) => request("DELETE", line(id, sku));
 export const clearBasket = (id) => request("DELETE", `${basket(id)}/items`);

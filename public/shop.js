@@ -1,12 +1,7 @@
 import * as api from "/api.js";
 
-/** What the shop sells: prices in minor units (cents), as the basket service keeps them. */
-const products = [
-  { sku: "TEA-001", name: "Green tea", unitPrice: 450 },
-  { sku: "TEA-002", name: "Earl Grey", unitPrice: 520 },
-  { sku: "MUG-001", name: "Stoneware mug", unitPrice: 1290 },
-  { sku: "POT-001", name: "Cast-iron teapot", unitPrice: 3900 },
-];
+/** The page shows and sells in one currency; prices come from the service's catalog (GET /products). */
+const currency = "EUR";
 
 const $ = (selector) => document.querySelector(selector);
 const money = (cents, currency = "EUR") =>
@@ -58,6 +53,8 @@ async function change(work) {
   } catch (error) {
     // The basket is no longer ours to change (the service forgot it, or its cookie expired).
     if (error.status === 401 || error.status === 404) return startBasket();
+    // The catalog changed since the lines were added: the basket now has the new prices.
+    if (error.problem?.code === "prices_changed" && error.problem.basket) show(error.problem.basket);
     $("#message").textContent = error.message;
   }
 }
@@ -82,18 +79,19 @@ function follow() {
   });
 }
 
-function renderProducts() {
+async function renderProducts() {
+  const products = await api.listProducts(currency);
   $("#products").replaceChildren(
     ...products.map((product) => {
       const item = document.createElement("li");
+      item.dataset.sku = product.sku;
       item.innerHTML = `<span class="name"></span><span class="price"></span><button type="button">Add</button>`;
       item.querySelector(".name").textContent = product.name;
-      item.querySelector(".price").textContent = money(product.unitPrice);
+      item.querySelector(".price").textContent = money(product.unitPrice, currency);
       const button = item.querySelector("button");
       button.dataset.add = product.sku;
-      button.addEventListener("click", () =>
-        change(() => api.addItem(basketId, { ...product, quantity: 1 })),
-      );
+      button.disabled = shown.status !== undefined && shown.status !== "open";
+      button.addEventListener("click", () => change(() => api.addItem(basketId, product.sku, 1)));
       return item;
     }),
   );
@@ -112,6 +110,6 @@ $("#clear").addEventListener("click", () => change(() => api.clearBasket(basketI
 $("#checkout").addEventListener("click", () => change(() => api.checkOut(basketId)));
 $("#new-basket").addEventListener("click", () => startBasket());
 
-renderProducts();
+renderProducts().catch((error) => ($("#message").textContent = error.message));
 if (basketId) follow();
 else startBasket().catch((error) => ($("#message").textContent = error.message));

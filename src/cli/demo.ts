@@ -1,21 +1,28 @@
 import { v7 as uuidv7 } from "uuid";
 import { type BasketCommand, basketStream } from "../aggregates/basket/index.js";
+import { productStreamPrefix } from "../aggregates/product/index.js";
 import { BasketCommandHandler } from "../commands/basket-command-handler.js";
+import { seedDemoCatalog } from "../commands/catalog/demo-catalog.js";
+import { ProductCommandHandler } from "../commands/catalog/product-command-handler.js";
 import type { EventStore } from "../eventstore/port.js";
 
 /** Drives one basket through its life and prints each step: a first look at the domain and the store. */
 export async function runDemo(store: EventStore, print: (line: string) => void): Promise<void> {
+  const listed = await seedDemoCatalog(new ProductCommandHandler(store), async () => {
+    const page = await store.readAll({ limit: 1, streamPrefix: productStreamPrefix });
+    return page.events.length === 0;
+  });
+  if (listed > 0) print(`listed ${listed} demo products in the catalog`);
   const handler = new BasketCommandHandler(store);
   const basketId = uuidv7();
   const steps: BasketCommand[] = [
     { type: "CreateBasket", data: { basketId, visitorId: "demo-visitor", currency: "EUR" } },
-    { type: "AddItem", data: { sku: "TEA-001", name: "Green tea", unitPrice: 450, quantity: 2 } },
-    { type: "AddItem", data: { sku: "MUG-002", name: "Stoneware mug", unitPrice: 1_290, quantity: 1 } },
+    { type: "AddItem", data: { sku: "TEA-001", quantity: 2 } },
+    { type: "AddItem", data: { sku: "MUG-001", quantity: 1 } },
     { type: "ChangeItemQuantity", data: { sku: "TEA-001", quantity: 3 } },
-    { type: "AddItem", data: { sku: "SPOON-3", name: "Tea spoon", unitPrice: 199, quantity: 1 } },
-    { type: "RemoveItem", data: { sku: "SPOON-3" } },
+    { type: "AddItem", data: { sku: "SPOON-3", quantity: 1 } },
     { type: "CheckOut", data: {} },
-    { type: "AddItem", data: { sku: "LATE-4", name: "Too late", unitPrice: 100, quantity: 1 } },
+    { type: "AddItem", data: { sku: "POT-001", quantity: 1 } },
   ];
   print(`basket ${basketId}`);
   for (const command of steps) {

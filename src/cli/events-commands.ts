@@ -10,6 +10,7 @@ import { adminTokenOption, requireOperator } from "./admin.js";
 import {
   parseBasketId,
   parseCheckpoint,
+  parseHistorySubject,
   parseRate,
   parseRevision,
   parseStreamPrefix,
@@ -17,7 +18,13 @@ import {
   parseTime,
 } from "./events/arguments.js";
 import { exportEvents } from "./events/export-events.js";
-import { formatHistory, historyRows, readBasket } from "./events/history.js";
+import {
+  formatHistory,
+  type HistorySubject,
+  historyRows,
+  readBasket,
+  readHistory,
+} from "./events/history.js";
 import { importEvents } from "./events/import-events.js";
 import { readLines } from "./events/lines.js";
 import { type Progress, startProgress } from "./events/progress.js";
@@ -57,14 +64,16 @@ PGLITE_DATA_DIR first.`,
 
   events
     .command("history")
-    .description("A basket's events: revision, time, type and what happened.")
-    .argument("<basketId>", "the basket's id (a UUID)", parseBasketId)
+    .description(
+      "A basket's events, or a product's (its price history): revision, time, type and what happened.",
+    )
+    .argument("<basketId|product-sku>", "a basket's id (a UUID), or product-<sku>", parseHistorySubject)
     .option("--json", "print the events as one JSON array (64-bit numbers as strings)")
-    .action(async (basketId: string, options: { json?: true }) => {
+    .action(async (subject: HistorySubject, options: { json?: true }) => {
       await withStore(async ({ store }) => {
-        const recorded = await readBasket(store, basketId);
+        const recorded = await readHistory(store, subject);
         if (options.json) console.log(JSON.stringify(recorded.map(toEventLine), null, 2));
-        else for (const line of formatHistory(historyRows(recorded))) console.log(line);
+        else for (const line of formatHistory(historyRows(subject, recorded))) console.log(line);
       });
     });
 

@@ -5,6 +5,7 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { openStores } from "../eventstore/open-stores.js";
 import { createLogger } from "../logging.js";
+import { registerCatalogCommands } from "./catalog-commands.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
 import { exitCodes, usageErrors } from "./exit-codes.js";
@@ -79,6 +80,7 @@ export function buildProgram(config: () => Config): Command {
     });
 
   registerProjectionsCommands(program, config);
+  registerCatalogCommands(program, config);
   registerEventsCommands(program, config);
   registerQueuedCommandsCommands(program, config);
   return program;

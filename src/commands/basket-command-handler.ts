@@ -1,14 +1,24 @@
 import { LRUCache } from "lru-cache";
-import { basketStream, initialBasket, toBasketView } from "../aggregates/basket/index.js";
+import {
+  type Basket,
+  basketErrorCodes,
+  basketStream,
+  initialBasket,
+  toBasketView,
+} from "../aggregates/basket/index.js";
+import { toBasketEvent } from "../events/index.js";
 import { WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
-import { type CachedBasket, foldRecorded, planBatch } from "./batch-plan.js";
+import { type CachedBasket, foldRecorded, planBatch, skusToPrice } from "./batch-plan.js";
+import { CachedProductOffers, type ProductOffers } from "./catalog/product-offers.js";
 import {
   type CommandEnvelope,
+  type CommandFailure,
   type CommandHandler,
   type CommandOutcome,
   type CommandSuccess,
   failure,
+  type PriceChange,
   storeUnavailable,
 } from "./command.js";
 import { KeyedBatchQueue, Overloaded } from "./keyed-batch-queue.js";
@@ -22,6 +32,10 @@ export interface HandlerOptions {
   maxPendingPerBasket: number;
   /** Commands of one basket decided together and written in one append. */
   maxBatch: number;
+  /** Catalog products kept in memory for pricing. */
+  catalogMaxProducts: number;
+  /** An item added may be priced from a cached product this old; a checkout always reads it fresh. */
+  catalogMaxAgeMs: number;
 }
 
 export const defaultHandlerOptions: HandlerOptions = {
@@ -31,6 +45,8 @@ export const defaultHandlerOptions: HandlerOptions = {
   maxPendingCommands: 10_000,
   maxPendingPerBasket: 100,
   maxBatch: 32,
+  catalogMaxProducts: 100_000,
+  catalogMaxAgeMs: 1_000,
 };
 
 export interface HandlerStats {
@@ -65,6 +81,11 @@ export class BasketCommandHandler implements CommandHandler {
   constructor(
     private readonly store: EventStore,
     private readonly options: HandlerOptions = defaultHandlerOptions,
+    /** The catalog's prices: from the products' own streams in the same store by default. */
+    private readonly offers: ProductOffers = new CachedProductOffers(store, {
+      maxProducts: options.catalogMaxProducts,
+      maxAgeMs: options.catalogMaxAgeMs,
+    }),
   ) {
     this.#cache = new LRUCache({
       max: options.cacheMaxBaskets,
@@ -107,7 +128,9 @@ export class BasketCommandHandler implements CommandHandler {
     let basket = await this.cached(basketId);
     let fresh = false;
     for (let attempt = 1; ; ) {
-      const plan = planBatch(basket, envelopes);
+      const wanted = skusToPrice(basket.state, envelopes);
+      const offers = wanted.skus.size ? await this.offers.offers(wanted.skus, wanted) : undefined;
+      const plan = planBatch(basket, envelopes, offers);
       if (plan.events.length === 0) {
         // Nothing to write means nothing proves the state was current: check before answering.
         if (!fresh) {
@@ -159,6 +182,12 @@ export class BasketCommandHandler implements CommandHandler {
           outcomes.push(success(result.after, last.revision, last.position, events, false));
           break;
         }
+        case "appends, refused": {
+          const events = written.slice(offset, offset + result.eventCount);
+          offset += result.eventCount;
+          outcomes.push(pricesChanged(result.before, result.after, events));
+          break;
+        }
         case "unchanged":
           outcomes.push(success(result.after, result.revision, null, [], false));
           break;
@@ -205,12 +234,19 @@ export class BasketCommandHandler implements CommandHandler {
   private async replay(
     basketId: string,
     revisions: { first: bigint; last: bigint },
-  ): Promise<CommandSuccess> {
+  ): Promise<CommandOutcome> {
     const history = await this.store.readStream(basketStream(basketId));
-    const upTo = history.filter((event) => event.revision <= revisions.last);
-    const basket = foldRecorded({ state: initialBasket, revision: -1n, commands: new Map() }, upTo);
-    const events = upTo.filter((event) => event.revision >= revisions.first);
-    return success(basket.state, basket.revision, events.at(-1)?.position ?? null, events, true);
+    const empty = (): CachedBasket => ({ state: initialBasket, revision: -1n, commands: new Map() });
+    const before = foldRecorded(
+      empty(),
+      history.filter((event) => event.revision < revisions.first),
+    );
+    const events = history.filter(
+      (event) => event.revision >= revisions.first && event.revision <= revisions.last,
+    );
+    const after = foldRecorded({ ...before, commands: new Map() }, events);
+    if (refusedCheckOut(events)) return pricesChanged(before.state, after.state, events);
+    return success(after.state, after.revision, events.at(-1)?.position ?? null, events, true);
   }
 }
 
@@ -228,6 +264,49 @@ function success(
 ): CommandSuccess {
   const basket = toView(state);
   return { ok: true, revision, position, events, basket, duplicate };
+}
+
+/** A checkout's events that repriced or removed lines but did not check out: it was refused. */
+const refusedCheckOut = (events: RecordedEvent[]) =>
+  events.some((event) => event.type === "LineRepriced" || event.type === "LineRemoved") &&
+  !events.some((event) => event.type === "BasketCheckedOut");
+
+/** The failure of a checkout that met changed prices: what changed, and the basket after. */
+function pricesChanged(before: Basket, after: Basket, events: RecordedEvent[]): CommandFailure {
+  const lineOf = (sku: string) => (before.status === "none" ? undefined : before.lines.get(sku));
+  const changes = events.flatMap((recorded): PriceChange[] => {
+    const event = toBasketEvent(recorded);
+    const was =
+      event.type === "LineRepriced" || event.type === "LineRemoved" ? lineOf(event.data.sku) : undefined;
+    if (event.type === "LineRepriced")
+      return [
+        {
+          sku: event.data.sku,
+          was: was?.unitPrice ?? 0,
+          now: event.data.unitPrice,
+          reason: "repriced" as const,
+        },
+      ];
+    if (event.type === "LineRemoved")
+      return [{ sku: event.data.sku, was: was?.unitPrice ?? 0, now: null, reason: event.data.reason }];
+    return [];
+  });
+  const revision = (events.at(-1) as RecordedEvent).revision;
+  const detail = changes
+    .map((change) =>
+      change.now === null
+        ? `${change.sku} removed (${change.reason})`
+        : `${change.sku} ${change.was} → ${change.now}`,
+    )
+    .join(", ");
+  return failure({
+    kind: "rejected",
+    code: "prices_changed",
+    message: `${basketErrorCodes.prices_changed} ${detail}.`,
+    changes,
+    basket: toView(after),
+    revision,
+  });
 }
 
 function toView(state: CachedBasket["state"]) {

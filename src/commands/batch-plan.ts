@@ -1,5 +1,14 @@
-import { type Basket, decide, evolve, isRefusal } from "../aggregates/basket/index.js";
-import { toBasketEvent } from "../events/index.js";
+import {
+  type Basket,
+  type BasketCommand,
+  type BasketEvent,
+  type BasketRefusal,
+  decide,
+  evolve,
+  isRefusal,
+  type ProductOffer,
+} from "../aggregates/basket/index.js";
+import { toBasketEvent, versionOf } from "../events/index.js";
 import type { NewEvent, RecordedEvent } from "../eventstore/port.js";
 import { type CommandEnvelope, type CommandFailure, failure } from "./command.js";
 
@@ -15,21 +24,55 @@ export interface CachedBasket {
 /** What one command of a batch comes to, if the batch's append succeeds. */
 export type PlannedResult =
   | { kind: "appends"; eventCount: number; after: Basket }
+  /** Refused, and what it found recorded all the same (a checkout that met new prices). */
+  | { kind: "appends, refused"; eventCount: number; before: Basket; after: Basket; refusal: BasketRefusal }
   | { kind: "unchanged"; after: Basket; revision: bigint }
   | { kind: "refused"; failure: CommandFailure }
   | { kind: "applied before"; revisions: { first: bigint; last: bigint } }
   | { kind: "same as"; index: number };
 
+/** The catalog's offers a batch needs: for each sku it adds, and at a checkout for every line. */
+export function skusToPrice(basket: Basket, envelopes: readonly CommandEnvelope[]) {
+  const skus = new Set<string>();
+  let checksOut = false;
+  for (const { command } of envelopes) {
+    if (command.type === "AddItem") skus.add(command.data.sku);
+    if (command.type === "CheckOut") checksOut = true;
+  }
+  if (checksOut && basket.status !== "none") for (const sku of basket.lines.keys()) skus.add(sku);
+  // A checkout compares every line with the catalog as it stands now, never a cached one.
+  return { skus, fresh: checksOut };
+}
+
 /**
  * Decides a basket's queued commands in order, each on the state the ones before it leave, and
- * collects every event into one append. Pure: nothing here stands until that append succeeds.
+ * collects every event into one append. Pure: the catalog's offers come in, and nothing here
+ * stands until that append succeeds.
  */
-export function planBatch(basket: CachedBasket, envelopes: CommandEnvelope[]) {
+export function planBatch(
+  basket: CachedBasket,
+  envelopes: CommandEnvelope[],
+  offers: ReadonlyMap<string, ProductOffer | undefined> = new Map(),
+) {
   const results: PlannedResult[] = [];
   const events: NewEvent[] = [];
   const firstOfId = new Map<string, number>();
   let state = basket.state;
   let revision = basket.revision;
+  const record = (decided: readonly BasketEvent[], envelope: CommandEnvelope) => {
+    const { commandId } = envelope;
+    for (const event of decided) {
+      state = evolve(state, event);
+      const metadata = {
+        commandId,
+        correlationId: envelope.correlationId ?? commandId,
+        causationId: commandId,
+        ...versionOf(event.type),
+      };
+      events.push({ ...event, metadata });
+    }
+    revision += BigInt(decided.length);
+  };
   for (const [index, envelope] of envelopes.entries()) {
     const { commandId, expectedRevision } = envelope;
     const applied = basket.commands.get(commandId);
@@ -57,34 +100,48 @@ export function planBatch(basket: CachedBasket, envelopes: CommandEnvelope[]) {
       });
       continue;
     }
-    const decided = decide(envelope.command, state);
+    const decided = decide(priced(envelope.command, offers), state);
     if (isRefusal(decided)) {
-      const { code, message } = decided;
-      const refusal =
-        code === "basket_not_found"
-          ? failure({ kind: "not_found", code, message })
-          : failure({ kind: "rejected", code, message });
-      results.push({ kind: "refused", failure: refusal });
+      if (decided.record?.length) {
+        const before = state;
+        record(decided.record, envelope);
+        results.push({
+          kind: "appends, refused",
+          eventCount: decided.record.length,
+          before,
+          after: state,
+          refusal: decided,
+        });
+        continue;
+      }
+      results.push({ kind: "refused", failure: refusalFailure(decided) });
       continue;
     }
     if (decided.length === 0) {
       results.push({ kind: "unchanged", after: state, revision });
       continue;
     }
-
-    const metadata = {
-      commandId,
-      correlationId: envelope.correlationId ?? commandId,
-      causationId: commandId,
-    };
-    for (const event of decided) {
-      state = evolve(state, event);
-      events.push({ ...event, metadata });
-    }
-    revision += BigInt(decided.length);
+    record(decided, envelope);
     results.push({ kind: "appends", eventCount: decided.length, after: state });
   }
   return { results, events };
+}
+
+/** The command with the catalog's word on its products, as `decide` takes it. */
+function priced(
+  command: BasketCommand,
+  offers: ReadonlyMap<string, ProductOffer | undefined>,
+): BasketCommand {
+  if (command.type === "AddItem") return { ...command, offer: offers.get(command.data.sku) };
+  if (command.type === "CheckOut") return { ...command, offers };
+  return command;
+}
+
+/** A refusal that recorded nothing, as the command's failure. */
+function refusalFailure({ code, message }: BasketRefusal): CommandFailure {
+  if (code === "basket_not_found") return failure({ kind: "not_found", code, message });
+  if (code === "prices_changed") throw new Error("prices_changed always records what changed");
+  return failure({ kind: "rejected", code, message });
 }
 
 /** Folds recorded events into the cached basket, indexing the commands that produced them. */

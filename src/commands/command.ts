@@ -1,4 +1,9 @@
-import type { BasketCommand, BasketErrorCode, BasketView } from "../aggregates/basket/index.js";
+import type {
+  BasketCommand,
+  BasketErrorCode,
+  BasketView,
+  LineRemovedReason,
+} from "../aggregates/basket/index.js";
 import type { RecordedEvent } from "../eventstore/port.js";
 
 /** A basket command on its way to a worker, with what makes it traceable and retryable. */
@@ -28,9 +33,24 @@ export interface CommandSuccess {
 
 export type FailureKind = CommandFailure["kind"];
 
+/** A line the catalog no longer sells as the basket had it, found at checkout. */
+export interface PriceChange {
+  sku: string;
+  /** The line's unit price before. */
+  was: number;
+  /** Its unit price now; null when the line was removed. */
+  now: number | null;
+  reason: "repriced" | LineRemovedReason;
+}
+
 export type CommandFailure = { ok: false; message: string } & (
   | { kind: "invalid"; code: "invalid_command" }
-  | { kind: "rejected"; code: Exclude<BasketErrorCode, "basket_not_found"> }
+  | { kind: "rejected"; code: Exclude<BasketErrorCode, "basket_not_found" | "prices_changed"> }
+  /**
+   * The checkout found the catalog changed: the new prices were recorded (the basket after them
+   * is `basket`, at `revision`) and the checkout refused, so the shopper sees them before paying.
+   */
+  | { kind: "rejected"; code: "prices_changed"; changes: PriceChange[]; basket: BasketView; revision: bigint }
   | { kind: "not_found"; code: "basket_not_found" }
   | { kind: "conflict"; code: "revision_mismatch"; expected: bigint; actual: bigint | null }
   | { kind: "conflict"; code: "write_conflict" }
@@ -58,11 +78,13 @@ export const statusOfFailure: Record<CommandFailure["code"], number> = {
   item_not_in_basket: 409,
   too_many_lines: 409,
   quantity_out_of_range: 409,
-  invalid_unit_price: 409,
   invalid_sku: 409,
-  invalid_name: 409,
   invalid_currency: 409,
   invalid_visitor_id: 409,
+  unknown_product: 422,
+  product_delisted: 422,
+  no_price_in_currency: 422,
+  prices_changed: 409,
   revision_mismatch: 412,
   write_conflict: 409,
   overloaded: 503,

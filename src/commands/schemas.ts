@@ -24,15 +24,8 @@ export const CreateBasketData = Type.Object(
   { additionalProperties: false },
 );
 
-export const AddItemData = Type.Object(
-  {
-    sku: Sku,
-    name: text(rules.maxNameLength),
-    unitPrice: Type.Integer({ minimum: 0, maximum: rules.maxUnitPrice, description: "minor units (cents)" }),
-    quantity: Quantity,
-  },
-  { additionalProperties: false },
-);
+/** A product and how many: its name and price are the catalog's, never the client's. */
+export const AddItemData = Type.Object({ sku: Sku, quantity: Quantity }, { additionalProperties: false });
 
 export const ChangeItemQuantityData = Type.Object(
   { quantity: Type.Integer({ minimum: 0, maximum: rules.maxQuantity, description: "0 removes the line" }) },

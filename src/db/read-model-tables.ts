@@ -43,6 +43,14 @@ export interface ReadModelTables {
     quantity_in_open_baskets: Int8;
     quantity_checked_out: Int8;
   };
+  products: {
+    sku: string;
+    name: string;
+    prices: ColumnType<Record<string, number>, string, string>;
+    listed: boolean;
+    revision: Int8;
+    updated_at: Timestamp;
+  };
   product_popularity_baskets: {
     basket_id: string;
     revision: Int8;

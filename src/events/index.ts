@@ -1,3 +1,15 @@
-/** Stored events ⇄ domain events: the schemas events are checked against on every read path. */
-export { isBasketEventType } from "./basket-event-schemas.js";
-export { type StoredEvent, toBasketEvent, UnreadableEvent } from "./to-basket-event.js";
+/**
+ * Stored events ⇄ domain events: each type's schema version, the upcasters that read older
+ * versions, and the checks every read path passes stored events through (docs/event-versions.md).
+ */
+export {
+  isBasketEventType,
+  isProductEventType,
+  type StoredEvent,
+  schemaVersionKey,
+  toBasketEvent,
+  toProductEvent,
+  UnreadableEvent,
+  versionOf,
+} from "./decode.js";
+export { currentVersions } from "./upcasters.js";

@@ -11,6 +11,7 @@ import { answerClientError, answerFrameworkError, Problem, registerProblemHandle
 import { type BasketCommandRoutesOptions, basketCommandRoutes } from "./routes/basket-commands.js";
 import { type BasketLiveRoutesOptions, basketLiveRoutes } from "./routes/basket-live.js";
 import { type BasketQueryRoutesOptions, basketQueryRoutes } from "./routes/basket-queries.js";
+import { type CatalogRoutesOptions, catalogRoutes } from "./routes/catalog.js";
 import { commandStatusRoutes } from "./routes/command-status.js";
 import { demoPage } from "./routes/demo-page.js";
 import { healthRoutes } from "./routes/health.js";
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   commands?: BasketCommandRoutesOptions | undefined;
   /** The read side (GET routes over the read model). */
   queries?: BasketQueryRoutesOptions | undefined;
+  /** The catalog: the operator's writes, the shop's reads (GET /products). */
+  catalog?: CatalogRoutesOptions | undefined;
   /** GET /baskets/:id/live (Server-Sent Events). */
   live?: BasketLiveRoutesOptions | undefined;
   /** GET /metrics in Prometheus text format. */
@@ -87,6 +90,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   const asyncCommands = options.commands?.asyncCommands;
   if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
+  if (options.catalog) await app.register(catalogRoutes, options.catalog);
   if (options.live) await app.register(basketLiveRoutes, options.live);
   if (options.commands && options.live) await app.register(demoPage);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });

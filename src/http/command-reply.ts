@@ -60,7 +60,10 @@ export function problemOfFailure(outcome: CommandFailure) {
           expectedRevision: Number(outcome.expected),
           actualRevision: outcome.actual === null ? null : Number(outcome.actual),
         }
-      : {};
+      : outcome.code === "prices_changed"
+        ? // What changed, and the basket with the new prices: the shop shows the new total.
+          { changes: outcome.changes, basket: { ...outcome.basket, revision: Number(outcome.revision) } }
+        : {};
   return { code: outcome.code, detail: outcome.message, extra };
 }
 

@@ -16,7 +16,9 @@ import type { RecordedEvent } from "../eventstore/port.js";
  * The JSON that travels over NATS. Versioned: a worker refuses a schemaVersion it does not know
  * rather than guess. 64-bit numbers travel as decimal strings.
  */
-export const schemaVersion = 1;
+export const schemaVersion = 2;
+// v2: AddItem carries {sku, quantity} only — prices come from the catalog. A v1 message (with the
+// client's price) is refused, never guessed at.
 
 const Revision = Type.String({ pattern: "^(0|[1-9][0-9]{0,18})$" });
 // Printable ASCII, as the HTTP Idempotency-Key: ids go into events' metadata, and a control
@@ -117,8 +119,14 @@ export function encodeOutcome(outcome: CommandOutcome): Uint8Array {
 /** Bigints as decimal strings, spelled out: a JSON.stringify replacer would visit every value. */
 export function outcomeToJson(outcome: CommandOutcome) {
   if (!outcome.ok) {
-    if (outcome.code !== "revision_mismatch") return outcome;
-    return { ...outcome, expected: outcome.expected.toString(), actual: outcome.actual?.toString() ?? null };
+    if (outcome.code === "revision_mismatch")
+      return {
+        ...outcome,
+        expected: outcome.expected.toString(),
+        actual: outcome.actual?.toString() ?? null,
+      };
+    if (outcome.code === "prices_changed") return { ...outcome, revision: outcome.revision.toString() };
+    return outcome;
   }
   return {
     ...outcome,
@@ -146,9 +154,12 @@ export function decodeOutcome(bytes: Uint8Array): CommandOutcome {
 /** The inverse of outcomeToJson. */
 export function outcomeFromJson(json: ReturnType<typeof JSON.parse>): CommandOutcome {
   if (!json.ok) {
-    if (json.code !== "revision_mismatch") return json as CommandFailure;
-    const { expected, actual } = json as { expected: string; actual: string | null };
-    return { ...json, expected: BigInt(expected), actual: actual === null ? null : BigInt(actual) };
+    if (json.code === "revision_mismatch") {
+      const { expected, actual } = json as { expected: string; actual: string | null };
+      return { ...json, expected: BigInt(expected), actual: actual === null ? null : BigInt(actual) };
+    }
+    if (json.code === "prices_changed") return { ...json, revision: BigInt(json.revision) };
+    return json as CommandFailure;
   }
   return {
     ...json,

@@ -1,10 +1,15 @@
 import { basketsProjection } from "./baskets/baskets-projection.js";
+import { catalogProjection } from "./catalog/catalog-projection.js";
 import { eventRelay } from "./event-relay.js";
 import { productPopularityProjection } from "./product-popularity/product-popularity-projection.js";
 import type { Projection, ProjectionInfo } from "./projection.js";
 
 /** Every read-model projection the service runs. */
-export const projections: readonly Projection[] = [basketsProjection, productPopularityProjection];
+export const projections: readonly Projection[] = [
+  basketsProjection,
+  productPopularityProjection,
+  catalogProjection,
+];
 
 /** Every projection there is, the event relay (an outbound projection, src/relay) included. */
 export const allProjections: readonly ProjectionInfo[] = [...projections, eventRelay];

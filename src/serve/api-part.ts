@@ -6,6 +6,7 @@ import { AsyncCommands } from "../commands/async/async-commands.js";
 import { InMemoryCommandStatusStore } from "../commands/async/command-status.js";
 import { InProcessCommandQueue } from "../commands/async/in-process-command-queue.js";
 import type { BasketCommandHandler } from "../commands/basket-command-handler.js";
+import { ProductCommandHandler } from "../commands/catalog/product-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
 import type { NatsConfig } from "../config/config.js";
@@ -19,11 +20,12 @@ import { createKeysBucket } from "../nats/names.js";
 import { JetStreamCommandQueue } from "../nats/queue/jetstream-command-queue.js";
 import { agreeOnPartitions } from "../nats/routing/partition-count.js";
 import { BasketQueries } from "../queries/basket-queries.js";
+import { CatalogQueries } from "../queries/catalog-queries.js";
 import { RevisionWaiter } from "../queries/revision-waiter.js";
 import type { ProcessParts } from "./process-parts.js";
 import { kvStatuses, queuedCommandProcessor } from "./queued-commands.js";
 
-export type ApiOptions = Pick<HttpAppOptions, "commands" | "queries" | "live" | "access">;
+export type ApiOptions = Pick<HttpAppOptions, "commands" | "queries" | "live" | "access" | "catalog">;
 
 /**
  * The API: commands to the workers over NATS (or, without NATS, to this process's own
@@ -50,8 +52,9 @@ export async function apiParts(
   });
   parts.stops.push(() => waiter.close());
   const queries = { queries: basketQueries, waiter };
+  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
 
-  if (nats) return { access, queries, ...(await natsSide(parts, nats)) };
+  if (nats) return { access, queries, catalog, ...(await natsSide(parts, nats)) };
 
   if (!inProcess) throw new Error("without NATS_URL the API needs this process's own command handler");
   const asyncConfig = config.commands.async;
@@ -69,6 +72,7 @@ export async function apiParts(
   return {
     access,
     queries,
+    catalog,
     commands,
     live: { store, feed: inProcess.feed, openStreams: metrics.liveStreams },
   };

@@ -1,6 +1,9 @@
 import { Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { productStreamPrefix } from "../aggregates/product/index.js";
 import { BasketCommandHandler } from "../commands/basket-command-handler.js";
+import { seedDemoCatalog } from "../commands/catalog/demo-catalog.js";
+import { ProductCommandHandler } from "../commands/catalog/product-command-handler.js";
 import type { Config, NatsConfig } from "../config/config.js";
 import { checkRole, type Role } from "../config/roles.js";
 import { openStores } from "../eventstore/open-stores.js";
@@ -54,6 +57,14 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     const stores = await openStores(config.store);
     stops.push(() => stores.close());
     const { database, store } = stores;
+    // The embedded default's shop works on a fresh machine: a demo catalog, into an empty one only.
+    if (role === "all" && config.store.database.kind === "pglite") {
+      const listed = await seedDemoCatalog(new ProductCommandHandler(store), async () => {
+        const page = await store.readAll({ limit: 1, streamPrefix: productStreamPrefix });
+        return page.events.length === 0;
+      });
+      if (listed > 0) log.info({ products: listed }, "listed the demo catalog in an empty catalog");
+    }
     // What /health/ready looks at: the dependencies this role uses, and that it has started.
     let started = false;
     const probes: Record<string, Probe> = {

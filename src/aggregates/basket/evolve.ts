@@ -34,6 +34,19 @@ export function evolve(basket: Basket, event: BasketEvent): Basket {
       lines.delete(event.data.sku);
       return { ...basket, lines };
     }
+    case "LineRepriced": {
+      if (basket.status === "none") return basket;
+      const line = basket.lines.get(event.data.sku);
+      if (!line) return basket;
+      const { name, unitPrice } = event.data;
+      return { ...basket, lines: new Map(basket.lines).set(line.sku, { ...line, name, unitPrice }) };
+    }
+    case "LineRemoved": {
+      if (basket.status === "none") return basket;
+      const lines = new Map(basket.lines);
+      lines.delete(event.data.sku);
+      return { ...basket, lines };
+    }
     case "BasketCleared":
       return basket.status === "none" ? basket : { ...basket, lines: new Map() };
     case "BasketCheckedOut":

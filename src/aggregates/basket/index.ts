@@ -1,8 +1,9 @@
 export * from "./commands.js";
-export { type Decision, decide } from "./decide.js";
+export { decide } from "./decide.js";
 export * from "./errors.js";
 export * from "./events.js";
 export { evolve, fold } from "./evolve.js";
+export type { ProductOffer } from "./offer.js";
 export { rules } from "./rules.js";
 export * from "./state.js";
 export * from "./view.js";

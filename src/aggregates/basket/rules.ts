@@ -8,6 +8,8 @@ export const rules = {
   maxVisitorIdLength: 128,
   /** Keeps every total far below 2^53: 50 lines × 99 × 10^9 ≈ 5·10^12. */
   maxUnitPrice: 1_000_000_000,
+  /** Currencies one product is priced in. */
+  maxCurrencies: 50,
   defaultCurrency: "EUR",
 } as const;
 

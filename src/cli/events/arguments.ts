@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { productStreamPrefix } from "../../aggregates/product/index.js";
 import type { Checkpoint } from "../../eventstore/port.js";
 
 /**
@@ -14,6 +15,15 @@ export function parseBasketId(value: string): string {
   if (!uuid.test(id))
     throw new InvalidArgumentError("A basket id is a UUID, e.g. 0190f5a2-7c3e-7d4b-9a1e-2b3c4d5e6f70.");
   return id;
+}
+
+/** A basket's id, or `product-<sku>` for a product's price history. */
+export function parseHistorySubject(
+  value: string,
+): { kind: "basket"; basketId: string } | { kind: "product"; sku: string } {
+  if (value.startsWith(productStreamPrefix) && value.length > productStreamPrefix.length)
+    return { kind: "product", sku: value.slice(productStreamPrefix.length) };
+  return { kind: "basket", basketId: parseBasketId(value) };
 }
 
 const maxInt8 = 2n ** 63n - 1n;

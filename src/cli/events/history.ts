@@ -5,9 +5,22 @@ import {
   evolve,
   initialBasket,
 } from "../../aggregates/basket/index.js";
-import { toBasketEvent, UnreadableEvent } from "../../events/index.js";
+import { type ProductEvent, productStream } from "../../aggregates/product/index.js";
+import { toBasketEvent, toProductEvent, UnreadableEvent } from "../../events/index.js";
 import type { EventStore, RecordedEvent } from "../../eventstore/port.js";
-import { summarise } from "./summaries.js";
+import { summarise, summariseProduct } from "./summaries.js";
+
+/** Whose history: a basket's, or a product's (its price history). */
+export type HistorySubject = { kind: "basket"; basketId: string } | { kind: "product"; sku: string };
+
+/** The subject's events, all of them; one nobody created is an error naming it. */
+export async function readHistory(store: EventStore, subject: HistorySubject): Promise<RecordedEvent[]> {
+  if (subject.kind === "basket") return readBasket(store, subject.basketId);
+  const events = await store.readStream(productStream(subject.sku));
+  if (events.length === 0)
+    throw new Error(`No product ${subject.sku}: its stream ${productStream(subject.sku)} has no events.`);
+  return events;
+}
 
 /** A basket's events, all of them; a basket nobody created is an error naming it. */
 export async function readBasket(store: EventStore, basketId: string): Promise<RecordedEvent[]> {
@@ -30,6 +43,16 @@ export function readable(event: RecordedEvent): BasketEvent | undefined {
   }
 }
 
+/** The same for a product's events. */
+function readableProduct(event: RecordedEvent): ProductEvent | undefined {
+  try {
+    return toProductEvent(event);
+  } catch (error) {
+    if (error instanceof UnreadableEvent) return undefined;
+    throw error;
+  }
+}
+
 /** Folds one recorded event into the basket; a record that is no basket event leaves it as it was. */
 export function evolveRecorded(basket: Basket, event: RecordedEvent): Basket {
   const known = readable(event);
@@ -43,7 +66,14 @@ export interface HistoryRow {
   summary: string;
 }
 
-export function historyRows(events: RecordedEvent[]): HistoryRow[] {
+export function historyRows(subject: HistorySubject, events: RecordedEvent[]): HistoryRow[] {
+  if (subject.kind === "product")
+    return events.map((event) => ({
+      revision: event.revision.toString(),
+      time: event.recordedAt.toISOString(),
+      type: event.type,
+      summary: summariseProduct(event, readableProduct(event)),
+    }));
   let basket = initialBasket;
   return events.map((event) => {
     const row = {

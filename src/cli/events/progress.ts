@@ -1,6 +1,6 @@
 import cliProgress from "cli-progress";
 
-/** How far a long `events` command has come, on stderr: stdout may be carrying the data. */
+/** How far a long command (events, catalog) has come, on stderr: stdout may be carrying the data. */
 export interface Progress {
   add(events: number): void;
   /** Ends the bar, or prints the last line; after a failure the error says the rest. */
@@ -18,7 +18,8 @@ export function startProgress(
   {
     stream = process.stderr,
     everyMs = 1_000,
-  }: { stream?: NodeJS.WritableStream & { isTTY?: boolean }; everyMs?: number } = {},
+    unit = "events",
+  }: { stream?: NodeJS.WritableStream & { isTTY?: boolean }; everyMs?: number; unit?: string } = {},
 ): Progress {
   const started = performance.now();
   let done = 0;
@@ -33,8 +34,8 @@ export function startProgress(
       gracefulExit: false,
       format:
         known === undefined
-          ? `${label} {value} events | {rate} events/s | {duration_formatted}`
-          : `${label} [{bar}] {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
+          ? `${label} {value} ${unit} | {rate} ${unit}/s | {duration_formatted}`
+          : `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
     });
     bar.start(known ?? 0, 0, { rate: 0 });
     return {
@@ -55,7 +56,7 @@ export function startProgress(
 
   let printed = started;
   const line = () =>
-    `${label}: ${done}${known === undefined ? "" : `/${known}`} events, ${rate()} events/s\n`;
+    `${label}: ${done}${known === undefined ? "" : `/${known}`} ${unit}, ${rate()} ${unit}/s\n`;
   return {
     add(events) {
       done += events;
@@ -68,7 +69,7 @@ export function startProgress(
     stop({ failed } = { failed: false }) {
       if (failed) return;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      stream.write(`${label}: ${done} events in ${seconds} s (${rate()} events/s)\n`);
+      stream.write(`${label}: ${done} ${unit} in ${seconds} s (${rate()} ${unit}/s)\n`);
     },
   };
 }

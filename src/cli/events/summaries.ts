@@ -1,4 +1,5 @@
 import type { Basket, BasketEvent } from "../../aggregates/basket/index.js";
+import type { Prices, ProductEvent } from "../../aggregates/product/index.js";
 import type { JsonValue } from "../../eventstore/port.js";
 
 /**
@@ -20,10 +21,11 @@ export function summarise(
       return `created in ${created}${visitorId === null ? ", anonymous" : ` for visitor ${visitorId}`}`;
     }
     case "ItemAdded": {
-      const { sku, name, unitPrice, quantity } = known.data;
+      const { sku, name, unitPrice, quantity, productRevision } = known.data;
       const existing = lineOf(sku);
       const now = existing ? `, line now ${existing.quantity + quantity}` : "";
-      return `added ${quantity} × ${sku} at ${formatAmount(unitPrice, currency)} (${name})${now}`;
+      const source = productRevision === null ? "" : `, catalog revision ${productRevision}`;
+      return `added ${quantity} × ${sku} at ${formatAmount(unitPrice, currency)} (${name}${source})${now}`;
     }
     case "ItemQuantityChanged": {
       const was = lineOf(known.data.sku)?.quantity;
@@ -37,8 +39,38 @@ export function summarise(
       const lines = before.status === "none" ? 0 : before.lines.size;
       return `cleared ${lines} ${lines === 1 ? "line" : "lines"}`;
     }
+    case "LineRepriced": {
+      const was = lineOf(known.data.sku)?.unitPrice;
+      const from = was === undefined ? "" : ` from ${formatAmount(was, currency)}`;
+      return `repriced ${known.data.sku}${from} to ${formatAmount(known.data.unitPrice, currency)} (catalog revision ${known.data.productRevision})`;
+    }
+    case "LineRemoved":
+      return `removed ${known.data.sku} at checkout: ${known.data.reason.replaceAll("_", " ")}`;
     case "BasketCheckedOut":
       return `checked out ${known.data.itemCount} items, total ${formatAmount(known.data.total, currency)}`;
+    default:
+      return known satisfies never;
+  }
+}
+
+/** One line of plain words per product event: a product's price history. */
+export function summariseProduct(stored: { data: JsonValue }, known: ProductEvent | undefined): string {
+  if (!known) return truncate(JSON.stringify(stored.data), 80);
+  const prices = (list: Prices) =>
+    Object.entries(list)
+      .map(([currency, price]) => `${currency} ${formatAmount(price, currency)}`)
+      .join(", ");
+  switch (known.type) {
+    case "ProductListed":
+      return `listed "${known.data.name}" at ${prices(known.data.prices)}`;
+    case "ProductChanged": {
+      const { name, prices: changed } = known.data;
+      return [name === undefined ? "" : `renamed "${name}"`, changed ? `prices now ${prices(changed)}` : ""]
+        .filter(Boolean)
+        .join("; ");
+    }
+    case "ProductDelisted":
+      return "delisted";
     default:
       return known satisfies never;
   }

@@ -62,6 +62,7 @@ const problems = {
   403: Problem,
   404: Problem,
   412: Problem,
+  422: Problem,
 };
 const tags = ["basket commands"];
 const security = [{ basketToken: [] }, { basketCookie: [] }];
@@ -148,10 +149,26 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
         tags,
         security,
         summary: "Add an item (adds to the quantity of an sku already in the basket)",
+        description:
+          "Send the sku and the quantity: the name and the price are the catalog's (GET /products). A body " +
+          "that carries `unitPrice` or `name` is refused (400 `prices_come_from_catalog`).",
         headers: CommandHeaders,
         params: BasketParams,
         body: AddItemData,
         response: { 200: BasketBody, ...problems },
+      },
+      // Before validation, so the client learns why rather than that a field is unknown.
+      preValidation: async (request, reply) => {
+        const body = request.body as Record<string, unknown> | null;
+        const given = ["unitPrice", "name"].filter(
+          (field) => typeof body === "object" && body !== null && field in body,
+        );
+        if (given.length > 0)
+          return sendProblem(
+            reply,
+            "prices_come_from_catalog",
+            `Prices and names come from the catalog, not the client: send only {sku, quantity} (got ${given.join(" and ")}).`,
+          );
       },
     },
     async (request, reply) =>

@@ -51,7 +51,9 @@ export const productPopularityProjection: Projection = {
         if (event.revision <= revision) continue; // applied before
         const basketEvent = toBasketEvent(event);
         if (basketEvent.type === "ItemAdded") countsOf(basketEvent.data.sku).added++;
-        if (basketEvent.type === "ItemRemoved") countsOf(basketEvent.data.sku).removed++;
+        // A line the catalog took away at checkout is a removal too.
+        if (basketEvent.type === "ItemRemoved" || basketEvent.type === "LineRemoved")
+          countsOf(basketEvent.data.sku).removed++;
         if (basketEvent.type === "BasketCleared" && state.status === "open") {
           for (const sku of state.lines.keys()) countsOf(sku).removed++;
         }
