@@ -6,7 +6,7 @@ import type { Projection, ProjectionInfo } from "./projection.js";
 /** Every read-model projection the service runs. */
 export const projections: readonly Projection[] = [basketsProjection, productPopularityProjection];
 
-/** Every projection there is, the event relay (an outbound projection, src/relay) included. */
+/** Every projection there is, the event relay (an outbound projection, delivered by src/nats/events) included. */
 export const allProjections: readonly ProjectionInfo[] = [...projections, eventRelay];
 
 /** The projection of that name; an error naming the known ones otherwise. */
