@@ -70,7 +70,7 @@ export interface CommandsConfig {
   timeoutMs: number;
   /** The worker's cache and queue bounds. */
   handler: HandlerOptions;
-  /** Commands sent with `Prefer: respond-async` (docs/async-commands.md). */
+  /** Commands sent with `Prefer: respond-async` (docs/async-commands-and-relay.md). */
   async: AsyncCommandsConfig;
 }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions, preHandlerHookHandler } fro
 import { rules } from "../aggregates/basket/rules.js";
 import { sendProblem } from "./problem.js";
 
-/** What one API process takes before it refuses (README: "Limits"). 0 turns a limit off. */
+/** What one API process takes before it refuses (docs/http-api.md, "Limits"). 0 turns a limit off. */
 export interface HttpLimits {
   bodyLimitBytes: number;
   /** Receiving a whole request, headers and body (slow clients); Node checks every 30 s. */

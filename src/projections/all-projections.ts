@@ -11,7 +11,7 @@ export const projections: readonly Projection[] = [
   catalogProjection,
 ];
 
-/** Every projection there is, the event relay (an outbound projection, src/relay) included. */
+/** Every projection there is, the event relay (an outbound projection, delivered by src/nats/events) included. */
 export const allProjections: readonly ProjectionInfo[] = [...projections, eventRelay];
 
 /** The projection of that name; an error naming the known ones otherwise. */

@@ -33,12 +33,12 @@ export interface Projection extends ProjectionInfo {
 }
 
 /**
- * A projection whose target is outside the database, such as the event relay (src/relay), which
- * publishes to JetStream. The runner delivers a batch before the transaction that moves the
- * checkpoint, and that delivery cannot be part of it: a crash, or a lost lock, between the two
- * delivers the batch again. At least once, by design — the target must drop what it already has
- * (JetStream by `Nats-Msg-Id`, consumers by event id). A rebuild is a re-delivery from an
- * earlier checkpoint. It writes no tables.
+ * A projection whose target is outside the database, such as the event relay
+ * (src/nats/events/event-relay.ts), which publishes to JetStream. The runner delivers a batch
+ * before the transaction that moves the checkpoint, and that delivery cannot be part of it: a
+ * crash, or a lost lock, between the two delivers the batch again. At least once, by design —
+ * the target must drop what it already has (JetStream by `Nats-Msg-Id`, consumers by event id).
+ * A rebuild is a re-delivery from an earlier checkpoint. It writes no tables.
  */
 export interface OutboundProjection extends ProjectionInfo {
   readonly kind: "outbound";

@@ -2,7 +2,7 @@
  * A protocol-level test double of EventStoreDB: a gRPC server on a free port of 127.0.0.1,
  * speaking the service definitions `@eventstore/db-client` ships, so the real client (and our
  * adapter on it) runs unchanged against it. Only for tests — EventStoreDB cannot be installed
- * where CI runs; with ESDB_URL set, the same suites run against a real server instead (README).
+ * where CI runs; with ESDB_URL set, the same suites run against a real server instead (docs/testing.md).
  *
  * It serves Streams.Read and Streams.Append (streams-service.ts) and answers everything else —
  * ServerFeatures included, so the client falls back from BatchAppend to Append — UNIMPLEMENTED.

@@ -4,7 +4,7 @@ import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js"
 import type { MemoryLogOptions } from "../esdb-double/memory-log.js";
 
 /**
- * A real EventStoreDB to test against (README: "EventStoreDB"), e.g. `esdb://localhost:2113?tls=false`.
+ * A real EventStoreDB to test against (docs/eventstoredb.md), e.g. `esdb://localhost:2113?tls=false`.
  * Without it, each test file starts a test double of its own.
  */
 export const realEsdbUrl = process.env.ESDB_URL || undefined;
