@@ -9,7 +9,7 @@ import type { ProductEvent } from "../aggregates/product/index.js";
  */
 const text = Type.String({ minLength: 1 });
 const count = Type.Integer({ minimum: 0 });
-const prices = Type.Record(Type.String({ pattern: "^[A-Z]{3}$" }), count);
+const prices = Type.Record(Type.String({ pattern: "^[A-Z]{3}$" }), count, { additionalProperties: false });
 const strict = <T extends Record<string, TSchema>>(properties: T) =>
   Type.Object(properties, { additionalProperties: false });
 

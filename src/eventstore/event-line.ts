@@ -49,37 +49,46 @@ const known = new Set<string>([...required, ...ignored]);
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-/** Reads one line of an export; a string says what is wrong with it. */
-export function parseEventLine(text: string): ImportedEvent | string {
+/** A line that is not an event of an export; the message says what is wrong with it. */
+export class InvalidEventLine extends Error {
+  override readonly name = "InvalidEventLine";
+}
+
+/** Reads one line of an export; throws InvalidEventLine saying what is wrong with it. */
+export function parseEventLine(text: string): ImportedEvent {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return `not JSON (${(error as Error).message})`;
+    throw new InvalidEventLine(`not JSON (${(error as Error).message})`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return "not a JSON object";
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new InvalidEventLine("not a JSON object");
   const line = json as Record<string, unknown>;
   const missing = required.filter((field) => !(field in line));
-  if (missing.length > 0) return `missing ${missing.join(", ")}`;
+  if (missing.length > 0) throw new InvalidEventLine(`missing ${missing.join(", ")}`);
   const unknown = Object.keys(line).filter((field) => !known.has(field));
-  if (unknown.length > 0) return `unknown field ${unknown.map((field) => JSON.stringify(field)).join(", ")}`;
+  if (unknown.length > 0)
+    throw new InvalidEventLine(`unknown field ${unknown.map((field) => JSON.stringify(field)).join(", ")}`);
 
   const { id, stream, revision, type, data, metadata, recordedAt } = line;
-  if (typeof id !== "string" || !uuid.test(id)) return "id is not a UUID";
-  if (typeof stream !== "string" || stream === "") return "stream is not a non-empty string";
+  if (typeof id !== "string" || !uuid.test(id)) throw new InvalidEventLine("id is not a UUID");
+  if (typeof stream !== "string" || stream === "")
+    throw new InvalidEventLine("stream is not a non-empty string");
   if (
     typeof revision !== "string" ||
     !/^(0|[1-9]\d{0,18})$/.test(revision) ||
     BigInt(revision) >= 2n ** 63n
   ) {
-    return 'revision is not a non-negative integer in a string (e.g. "0")';
+    throw new InvalidEventLine('revision is not a non-negative integer in a string (e.g. "0")');
   }
-  if (typeof type !== "string" || type === "") return "type is not a non-empty string";
+  if (typeof type !== "string" || type === "") throw new InvalidEventLine("type is not a non-empty string");
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    return "metadata is not a JSON object";
+    throw new InvalidEventLine("metadata is not a JSON object");
   }
   const time = typeof recordedAt === "string" && isoTime.test(recordedAt) ? new Date(recordedAt) : undefined;
-  if (!time || Number.isNaN(time.getTime())) return "recordedAt is not an ISO 8601 time with a zone";
+  if (!time || Number.isNaN(time.getTime()))
+    throw new InvalidEventLine("recordedAt is not an ISO 8601 time with a zone");
   return {
     id: id.toLowerCase(),
     stream,

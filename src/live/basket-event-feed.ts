@@ -1,5 +1,5 @@
 import { basketStreamPrefix } from "../aggregates/basket/index.js";
-import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/port.js";
+import type { EventMetadata, EventStore, JsonValue, RecordedEvent } from "../eventstore/port.js";
 
 /** A basket event as the feed carries it: enough to follow the basket's state. */
 export interface FeedEvent {
@@ -8,6 +8,8 @@ export interface FeedEvent {
   revision: bigint;
   type: string;
   data: JsonValue;
+  /** Carries the event's schema version: the follower reads it through the upcasters. */
+  metadata: EventMetadata;
 }
 
 /**
@@ -40,12 +42,15 @@ export class FeedListeners implements BasketEventFeed {
   }
 }
 
-export const toFeedEvent = (event: Pick<RecordedEvent, "id" | "stream" | "revision" | "type" | "data">) => ({
+export const toFeedEvent = (
+  event: Pick<RecordedEvent, "id" | "stream" | "revision" | "type" | "data" | "metadata">,
+): FeedEvent => ({
   id: event.id,
   basketId: event.stream.slice(basketStreamPrefix.length),
   revision: event.revision,
   type: event.type,
   data: event.data,
+  metadata: event.metadata,
 });
 
 /**

@@ -7,7 +7,7 @@ import {
   toBasketView,
 } from "../aggregates/basket/index.js";
 import { toBasketEvent } from "../events/index.js";
-import type { EventStore, JsonValue } from "../eventstore/port.js";
+import type { EventMetadata, EventStore, JsonValue } from "../eventstore/port.js";
 import type { BasketEventFeed, FeedEvent } from "./basket-event-feed.js";
 
 /** The basket after one of its events. */
@@ -49,7 +49,7 @@ export async function followBasket(
 
   let state: Basket = initialBasket;
   let revision = -1n;
-  const fold = (events: { revision: bigint; type: string; data: JsonValue }[]) => {
+  const fold = (events: { revision: bigint; type: string; data: JsonValue; metadata: EventMetadata }[]) => {
     const states: BasketState[] = [];
     for (const event of events) {
       if (event.revision !== revision + 1n) continue;

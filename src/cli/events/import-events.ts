@@ -1,4 +1,7 @@
-import { type ImportedEvent, parseEventLine } from "../../eventstore/event-line.js";
+import { basketStreamPrefix } from "../../aggregates/basket/index.js";
+import { productStreamPrefix } from "../../aggregates/product/index.js";
+import { toBasketEvent, toProductEvent, UnreadableEvent } from "../../events/index.js";
+import { type ImportedEvent, InvalidEventLine, parseEventLine } from "../../eventstore/event-line.js";
 import type { EventStore, ExpectedRevision, NewEvent } from "../../eventstore/port.js";
 import type { Progress } from "./progress.js";
 
@@ -80,8 +83,15 @@ export async function importEvents(
   for await (const text of lines) {
     lineNumber++;
     if (text.trim() === "") continue;
-    const event = parseEventLine(text);
-    if (typeof event === "string") throw stop(lineNumber, event);
+    let event: ImportedEvent;
+    try {
+      event = parseEventLine(text);
+      readableAsStored(event);
+    } catch (error) {
+      if (error instanceof InvalidEventLine || error instanceof UnreadableEvent)
+        throw stop(lineNumber, error.message);
+      throw error;
+    }
     batch.push({ line: lineNumber, event });
     if (batch.length >= batchSize) await flush();
   }
@@ -208,4 +218,13 @@ async function eachAtMost<T>(limit: number, items: T[], work: (item: T) => Promi
     while (next < items.length) await work(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * An event of one of our streams must be one this code can read, in any version it was ever
+ * stored in (it is stored as given, and read through the upcasters like any other).
+ */
+function readableAsStored(event: ImportedEvent): void {
+  if (event.stream.startsWith(basketStreamPrefix)) toBasketEvent(event);
+  else if (event.stream.startsWith(productStreamPrefix)) toProductEvent(event);
 }

@@ -26,6 +26,7 @@ const Prices = Type.Record(
     description: 'minor units (cents) per currency the product is sold in, e.g. {"EUR": 450}',
     minProperties: 1,
     maxProperties: rules.maxCurrencies,
+    additionalProperties: false,
   },
 );
 const ProductBody = Type.Object(

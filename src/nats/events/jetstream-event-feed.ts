@@ -1,6 +1,6 @@
 import { ConsumerEvents, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { parseEventLine } from "../../eventstore/event-line.js";
+import { InvalidEventLine, parseEventLine } from "../../eventstore/event-line.js";
 import { type BasketEventFeed, FeedListeners, toFeedEvent } from "../../live/basket-event-feed.js";
 import { allEventsWildcard, eventsStream } from "../names.js";
 
@@ -65,10 +65,12 @@ export class JetStreamEventFeed implements BasketEventFeed {
       try {
         messages ??= await this.consume();
         for await (const message of messages) {
-          const line = parseEventLine(message.string());
-          if (typeof line === "string")
-            this.log.warn({ subject: message.subject, problem: line }, "unreadable event");
-          else this.#listeners.dispatch(toFeedEvent(line));
+          try {
+            this.#listeners.dispatch(toFeedEvent(parseEventLine(message.string())));
+          } catch (error) {
+            if (!(error instanceof InvalidEventLine)) throw error;
+            this.log.warn({ subject: message.subject, problem: error.message }, "unreadable event");
+          }
         }
       } catch (error) {
         this.log.warn({ err: error }, "the live event feed lost its consumer; starting again");
