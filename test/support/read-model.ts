@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import { sql } from "kysely";
 import { expect } from "vitest";
 import {
@@ -116,38 +115,6 @@ export const productPopularity = (database: Database) =>
     .select(["sku", "times_added", "times_removed", "quantity_in_open_baskets", "quantity_checked_out"])
     .orderBy("sku")
     .execute();
-
-/**
- * How far the read model is from the fold of the events, counted (for a test to print): the
- * baskets whose view differs, whether product popularity matches (it counts, so a batch applied
- * twice shows there), and the events each projection applied against those in the log.
- */
-export async function readModelDifferences(
-  database: Database,
-  store: EventStore,
-  basketIds: readonly string[],
-) {
-  const basketMismatches: string[] = [];
-  for (const basketId of basketIds) {
-    const [viewed, folded] = await Promise.all([
-      readModelBasket(database, basketId),
-      foldedBasket(store, basketId),
-    ]);
-    if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
-  }
-  const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
-  const checkpoints = await database.db
-    .selectFrom("projection_checkpoints")
-    .select(["name", "events_applied"])
-    .execute();
-  return {
-    baskets: basketIds.length,
-    basketMismatches,
-    popularityMatches: isDeepStrictEqual(await productPopularity(database), expectedPopularity(streams)),
-    logEvents: await countBasketEvents(database),
-    eventsApplied: Object.fromEntries(checkpoints.map((row) => [row.name, Number(row.events_applied)])),
-  };
-}
 
 /** What the cross-basket view must say, computed from the events alone. */
 export function expectedPopularity(streams: RecordedEvent[][]) {
