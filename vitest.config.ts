@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     // Process-level tests run the built CLI (test/support/built-cli.ts): build it once, first.
     globalSetup: ["test/support/built-cli.ts"],
+    // Everything, the quick tier's *.unit.test.ts too (`npm run test:unit` runs those alone).
     include: ["test/**/*.test.ts"],
     // Minutes of restarts under load: `npm run test:faults` (vitest.faults.config.ts).
     exclude: ["test/faults/**", "node_modules/**"],

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/program.js";
 import { loadConfig } from "../../src/config/config.js";
 import { operatorEnv } from "../support/baskets.js";
-import { runCli } from "./events-cli.js";
+import { runCli } from "../support/cli.js";
 
 // Nothing here may reach a real store by mistake: the configured one is a throwaway PGlite.
 process.env.PGLITE_DATA_DIR = "memory://";

@@ -15,8 +15,9 @@ import { migrateToLatest } from "../../src/db/migrate.js";
 import type { Checkpoint, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { operatorEnv } from "../support/baskets.js";
+import { lines, runCli } from "../support/cli.js";
 import { createPostgresDatabase, openTestDatabase } from "../support/databases.js";
-import { lines, readEverything, runCli } from "./events-cli.js";
+import { readEverything } from "../support/event-streams.js";
 
 /** Each CLI process loads the whole service (2–3 s of CPU): room for a machine busy with other tests. */
 const slow = { timeout: 60_000 };

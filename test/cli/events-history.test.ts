@@ -5,8 +5,8 @@ import { basketAt } from "../../src/cli/events/time-travel.js";
 import type { Database } from "../../src/db/database.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
-import { runCli } from "./events-cli.js";
 
 /** One basket whose events were recorded a minute apart, from 12:00 on 31 January 2025. */
 const minute = (n: number, seconds = 0) => new Date(Date.UTC(2025, 0, 31, 12, n, seconds));

@@ -6,9 +6,10 @@ import { toEventLine } from "../../src/eventstore/event-line.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { operatorEnv } from "../support/baskets.js";
+import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
+import { readEverything } from "../support/event-streams.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
-import { readEverything, runCli } from "./events-cli.js";
 
 // Each test publishes on subjects of its own and mostly waits for the CLI process: concurrent.
 describe.concurrent("basket events replay", () => {

@@ -8,10 +8,10 @@ import { buildProgram } from "../../src/cli/program.js";
 import { loadConfig } from "../../src/config/config.js";
 import type { Database } from "../../src/db/database.js";
 import { operatorEnv, testAdminToken } from "../support/baskets.js";
+import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
 import { testNatsUrl } from "../support/nats.js";
 import { countEvents } from "../support/read-model.js";
-import { runCli } from "./events-cli.js";
 
 describe("the CLI's actions that change things need the operator's credential", () => {
   let database: Database & { url?: string };

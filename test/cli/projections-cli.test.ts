@@ -13,9 +13,10 @@ import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/pr
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
 import { operatorEnv } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
+import { appendBaskets } from "../support/event-streams.js";
+import { rebuildSchemas } from "../support/pg-catalog.js";
 import { startCli } from "../support/processes.js";
-import { foldedBasket, readModelBasket } from "../support/read-model.js";
-import { allBasketIds, fillLogFast, rebuildSchemas } from "./projections-support.js";
+import { allBasketIds, foldedBasket, readModelBasket } from "../support/read-model.js";
 
 /** Runs `basket <args>` to its end: exit code, and every line it wrote (JSON lines parsed). */
 async function basket(args: string[], env: Record<string, string>) {
@@ -334,7 +335,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     const bigStore = new PostgresEventStore(big);
     const bigEnv = { DATABASE_URL: big.url as string, ...operatorEnv };
     try {
-      await fillLogFast(bigStore, 60_000);
+      await appendBaskets(bigStore, 3_000, 20, 16); // 60,000 events
       const rebuildRow = () =>
         big.db
           .selectFrom("projection_checkpoints")

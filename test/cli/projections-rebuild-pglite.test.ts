@@ -3,13 +3,10 @@ import type { Database } from "../../src/db/database.js";
 import { basketsProjection } from "../../src/projections/baskets/baskets-projection.js";
 import { RebuildInterrupted, rebuildProjection } from "../../src/projections/rebuild/rebuild-projection.js";
 import { openTestDatabase } from "../support/databases.js";
+import { keepCommandsComing } from "../support/in-process-load.js";
+import { rebuildSchemas } from "../support/pg-catalog.js";
+import { expectAppliedOnce, expectReadModelIsFold } from "../support/read-model.js";
 import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scenario.js";
-import {
-  expectAppliedOnce,
-  expectReadModelIsFold,
-  keepCommandsComing,
-  rebuildSchemas,
-} from "./projections-support.js";
 
 /**
  * PGlite is one connection: the rebuild, the live runners, the commands and the queries take

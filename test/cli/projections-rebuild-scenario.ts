@@ -12,16 +12,14 @@ import {
   type RunnerOptions,
 } from "../../src/projections/projection-runner.js";
 import { type RebuildResult, rebuildProjection } from "../../src/projections/rebuild/rebuild-projection.js";
-import { countEvents, projectionCaughtUp } from "../support/read-model.js";
+import { fillBaskets, keepCommandsComing, keepQuerying } from "../support/in-process-load.js";
+import { rebuildSchemas, tableOids } from "../support/pg-catalog.js";
 import {
+  countEvents,
   expectAppliedOnce,
   expectReadModelIsFold,
-  fillBaskets,
-  keepCommandsComing,
-  keepQuerying,
-  rebuildSchemas,
-  tableOids,
-} from "./projections-support.js";
+  projectionCaughtUp,
+} from "../support/read-model.js";
 
 /** A store, a command handler and live runners on a test database, as a projector process has them. */
 export function liveService(database: Database) {

@@ -11,17 +11,15 @@ import {
   rebuildProjection,
 } from "../../src/projections/rebuild/rebuild-projection.js";
 import { openTestDatabase } from "../support/databases.js";
-import { countEvents, projectionCaughtUp } from "../support/read-model.js";
-import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scenario.js";
+import { fillBaskets, keepCommandsComing, keepQuerying } from "../support/in-process-load.js";
+import { rebuildSchemas, tableOids } from "../support/pg-catalog.js";
 import {
+  countEvents,
   expectAppliedOnce,
   expectReadModelIsFold,
-  fillBaskets,
-  keepCommandsComing,
-  keepQuerying,
-  rebuildSchemas,
-  tableOids,
-} from "./projections-support.js";
+  projectionCaughtUp,
+} from "../support/read-model.js";
+import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scenario.js";
 
 /** The same database, counting the queries that go through it. */
 function countingQueries(database: Database) {

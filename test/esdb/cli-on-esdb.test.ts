@@ -5,8 +5,8 @@ import { BasketCommandHandler } from "../../src/commands/basket-command-handler.
 import type { Database } from "../../src/db/database.js";
 import type { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
-import { runCli } from "../cli/events-cli.js";
 import { createBasket, operatorEnv, testTokenSecret } from "../support/baskets.js";
+import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
 import { startCli } from "../support/processes.js";

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { lines, readEverything, runCli } from "../cli/events-cli.js";
 import { operatorEnv } from "../support/baskets.js";
+import { lines, runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
+import { readEverything } from "../support/event-streams.js";
 
 /** `basket events …` with EVENT_STORE=esdb: through the port, the range checks through the store. */
 describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => {

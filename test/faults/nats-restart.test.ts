@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bearer } from "../support/baskets.js";
-import { faultClusterPerTest, readinessBecomes } from "../support/fault-cluster.js";
+import { faultClusterPerTest, readinessBecomes } from "../support/faults/index.js";
 import { type BasketHandle, createBasketRetried } from "../support/http-load.js";
 import { connectSse } from "../support/sse.js";
 

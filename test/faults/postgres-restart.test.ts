@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { faultClusterPerTest, readinessBecomes, type Service } from "../support/fault-cluster.js";
+import { faultClusterPerTest, readinessBecomes, type Service } from "../support/faults/index.js";
 
 describe("PostgreSQL restarted under load", () => {
   const clusters = faultClusterPerTest();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { faultClusterPerTest } from "../support/fault-cluster.js";
+import { faultClusterPerTest } from "../support/faults/index.js";
 
 describe("a client that retries every timed-out command with the same Idempotency-Key", () => {
   // A stalled worker, woken first, can still write its logs.

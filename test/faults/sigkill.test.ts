@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { faultClusterPerTest, type Service } from "../support/fault-cluster.js";
+import { faultClusterPerTest, type Service } from "../support/faults/index.js";
 
 describe("a process SIGKILLed mid-load", () => {
   const clusters = faultClusterPerTest();

@@ -14,7 +14,7 @@ import {
   type RunnerOptions,
 } from "../../src/projections/projection-runner.js";
 import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
-import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
+import { expectBasketsAreFolds, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
 
 const log = pino({ level: "silent" });
 
@@ -63,11 +63,6 @@ describe.each(storeBackends)("the projection runner on %s", (backend) => {
       }
     }
     return ids;
-  };
-  const expectReadModelIsFold = async (basketIds: string[]) => {
-    for (const basketId of basketIds) {
-      expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));
-    }
   };
   const checkpointOf = (name: string) =>
     database.db
@@ -128,14 +123,14 @@ describe.each(storeBackends)("the projection runner on %s", (backend) => {
     const before = await fillBaskets(3, 2);
     await projectionCaughtUp(database, store, "baskets");
     expect((await checkpointOf("baskets")).owner).toBe(active === first ? "first" : "second");
-    await expectReadModelIsFold(before);
+    await expectBasketsAreFolds(database, store, before);
 
     await active.stop();
     await expect.poll(() => standby.state, { timeout: 5_000 }).toBe("running");
     const after = await fillBaskets(3, 2);
     await projectionCaughtUp(database, store, "baskets");
     expect((await checkpointOf("baskets")).owner).toBe(standby === first ? "first" : "second");
-    await expectReadModelIsFold([...before, ...after]);
+    await expectBasketsAreFolds(database, store, [...before, ...after]);
   });
 
   it("waits for a rebuild when the deployed version is not the stored one", async () => {

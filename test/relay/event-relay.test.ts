@@ -14,9 +14,8 @@ import {
   type RunnerOptions,
 } from "../../src/projections/projection-runner.js";
 import { redeliver } from "../../src/projections/rebuild/redeliver.js";
-import { readEverything } from "../cli/events-cli.js";
 import { openTestDatabase } from "../support/databases.js";
-import { appendBaskets, dedupeById, readJetStream } from "../support/event-streams.js";
+import { appendBaskets, dedupeById, readEverything, readJetStream } from "../support/event-streams.js";
 import { connectNats, uniquePrefix } from "../support/nats.js";
 import { projectionCaughtUp } from "../support/read-model.js";
 

@@ -2,7 +2,7 @@ import type { NatsConnection } from "nats";
 import { v7 as uuidv7 } from "uuid";
 import { type BasketEvent, basketStream } from "../../src/aggregates/basket/index.js";
 import type { EventLine } from "../../src/eventstore/event-line.js";
-import type { EventStore } from "../../src/eventstore/port.js";
+import type { Checkpoint, EventStore, RecordedEvent } from "../../src/eventstore/port.js";
 
 /** Baskets of one create and `eventsEach - 1` adds, appended a basket at a time, `concurrency` at once. */
 export async function appendBaskets(store: EventStore, baskets: number, eventsEach: number, concurrency = 8) {
@@ -25,6 +25,22 @@ export async function appendBaskets(store: EventStore, baskets: number, eventsEa
     }),
   );
   return ids;
+}
+
+/**
+ * The whole global log. A page that comes back empty because a transaction open anywhere on the
+ * server (another test's) holds newer events back is read again, not taken for the end.
+ */
+export async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  let after: Checkpoint | undefined;
+  for (;;) {
+    const page = await store.readAll({ after, limit: 1000 });
+    if (page.pending) await new Promise((resolve) => setTimeout(resolve, 20));
+    else if (page.events.length === 0) return events;
+    events.push(...page.events);
+    after = page.checkpoint;
+  }
 }
 
 export interface StreamedEvent {

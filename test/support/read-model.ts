@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { sql } from "kysely";
+import { expect } from "vitest";
 import {
   type Basket,
   type BasketEvent,
@@ -116,38 +116,6 @@ export const productPopularity = (database: Database) =>
     .orderBy("sku")
     .execute();
 
-/**
- * How far the read model is from the fold of the events, counted (for a test to print): the
- * baskets whose view differs, whether product popularity matches (it counts, so a batch applied
- * twice shows there), and the events each projection applied against those in the log.
- */
-export async function readModelDifferences(
-  database: Database,
-  store: EventStore,
-  basketIds: readonly string[],
-) {
-  const basketMismatches: string[] = [];
-  for (const basketId of basketIds) {
-    const [viewed, folded] = await Promise.all([
-      readModelBasket(database, basketId),
-      foldedBasket(store, basketId),
-    ]);
-    if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
-  }
-  const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
-  const checkpoints = await database.db
-    .selectFrom("projection_checkpoints")
-    .select(["name", "events_applied"])
-    .execute();
-  return {
-    baskets: basketIds.length,
-    basketMismatches,
-    popularityMatches: isDeepStrictEqual(await productPopularity(database), expectedPopularity(streams)),
-    logEvents: await countBasketEvents(database),
-    eventsApplied: Object.fromEntries(checkpoints.map((row) => [row.name, Number(row.events_applied)])),
-  };
-}
-
 /** What the cross-basket view must say, computed from the events alone. */
 export function expectedPopularity(streams: RecordedEvent[][]) {
   const counts = new Map<string, { added: number; removed: number; open: number; checkedOut: number }>();
@@ -182,4 +150,48 @@ export function expectedPopularity(streams: RecordedEvent[][]) {
       quantity_checked_out: String(c.checkedOut),
     }))
     .sort((a, b) => a.sku.localeCompare(b.sku));
+}
+
+/** Every basket in the log, as ids. */
+export async function allBasketIds(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ stream_id: string }>`
+    select distinct stream_id from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
+    database.db,
+  );
+  return rows.map((row) => row.stream_id.slice(basketStreamPrefix.length));
+}
+
+/** Each of these baskets' views equals a fresh fold of its events. */
+export async function expectBasketsAreFolds(
+  database: Database,
+  store: EventStore,
+  basketIds: readonly string[],
+) {
+  for (const basketId of basketIds) {
+    expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));
+  }
+}
+
+/** The whole read model equals a fresh fold of the whole log: every basket, and product popularity. */
+export async function expectReadModelIsFold(database: Database, store: EventStore) {
+  const ids = await allBasketIds(database);
+  await expectBasketsAreFolds(database, store, ids);
+  const { rows } = await sql<{ n: string }>`select count(*) as n from basket_view`.execute(database.db);
+  expect(Number(rows[0]?.n)).toBe(
+    (await Promise.all(ids.map((id) => foldedBasket(store, id)))).filter(Boolean).length,
+  );
+  const streams = await Promise.all(ids.map((id) => store.readStream(basketStream(id))));
+  expect(await productPopularity(database)).toEqual(expectedPopularity(streams));
+}
+
+/** Every event of the log counted exactly once by each projection. */
+export async function expectAppliedOnce(database: Database, names: string[]) {
+  const events = String(await countBasketEvents(database));
+  const checkpoints = await database.db
+    .selectFrom("projection_checkpoints")
+    .select(["name", "events_applied"])
+    .where("name", "in", names)
+    .orderBy("name")
+    .execute();
+  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: events })));
 }

@@ -1,6 +1,5 @@
 import { once } from "node:events";
-import type { Checkpoint, EventStore, RecordedEvent } from "../../src/eventstore/port.js";
-import { startCli } from "../support/processes.js";
+import { startCli } from "./processes.js";
 
 export interface CliRun {
   code: number | null;
@@ -20,23 +19,7 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
 }
 
-/**
- * The whole global log. A page that comes back empty because a transaction open anywhere on the
- * server (another test's) holds newer events back is read again, not taken for the end.
- */
-export async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  let after: Checkpoint | undefined;
-  for (;;) {
-    const page = await store.readAll({ after, limit: 1000 });
-    if (page.pending) await new Promise((resolve) => setTimeout(resolve, 20));
-    else if (page.events.length === 0) return events;
-    events.push(...page.events);
-    after = page.checkpoint;
-  }
-}
-
-/** The lines of an export, parsed. */
+/** The lines of an export (NDJSON), parsed. */
 export const lines = (ndjson: string) =>
   ndjson
     .trimEnd()

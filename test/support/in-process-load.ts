@@ -1,24 +1,10 @@
-import { sql } from "kysely";
+// Load made inside the test process — commands through a BasketCommandHandler, queries through
+// BasketQueries — for tests of what runs beside it (rebuilds, runners). Over HTTP: http-load.ts.
 import { v7 as uuidv7 } from "uuid";
-import { expect } from "vitest";
-import {
-  type BasketCommand,
-  type BasketEvent,
-  basketStream,
-  basketStreamPrefix,
-} from "../../src/aggregates/basket/index.js";
+import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
 import type { Database } from "../../src/db/database.js";
-import type { EventStore } from "../../src/eventstore/port.js";
-import type { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
-import {
-  countBasketEvents,
-  expectedPopularity,
-  foldedBasket,
-  productPopularity,
-  readModelBasket,
-} from "../support/read-model.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
 
@@ -33,7 +19,7 @@ async function inParallel(count: number, concurrency: number, work: (i: number) 
 }
 
 /** A small deterministic random source, so a failing run can be read again. */
-export function random(seed: number) {
+function random(seed: number) {
   let state = seed >>> 0 || 1;
   return (below: number) => {
     state ^= state << 13;
@@ -172,73 +158,4 @@ export function keepQuerying(database: Database, basketIds: string[]) {
       return { answered, failures, missing };
     },
   };
-}
-
-/** Every basket in the log, as ids. */
-export async function allBasketIds(database: Database): Promise<string[]> {
-  const { rows } = await sql<{ stream_id: string }>`
-    select distinct stream_id from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
-    database.db,
-  );
-  return rows.map((row) => row.stream_id.slice(basketStreamPrefix.length));
-}
-
-/** The whole read model equals a fresh fold of the whole log: every basket, and product popularity. */
-export async function expectReadModelIsFold(database: Database, store: EventStore) {
-  const ids = await allBasketIds(database);
-  for (const basketId of ids) {
-    expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));
-  }
-  const { rows } = await sql<{ n: string }>`select count(*) as n from basket_view`.execute(database.db);
-  expect(Number(rows[0]?.n)).toBe(
-    (await Promise.all(ids.map((id) => foldedBasket(store, id)))).filter(Boolean).length,
-  );
-  const streams = await Promise.all(ids.map((id) => store.readStream(basketStream(id))));
-  expect(await productPopularity(database)).toEqual(expectedPopularity(streams));
-}
-
-/** Every event of the log counted exactly once by each projection. */
-export async function expectAppliedOnce(database: Database, names: string[]) {
-  const events = String(await countBasketEvents(database));
-  const checkpoints = await database.db
-    .selectFrom("projection_checkpoints")
-    .select(["name", "events_applied"])
-    .where("name", "in", names)
-    .orderBy("name")
-    .execute();
-  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: events })));
-}
-
-/** Baskets of one create and 19 adds, appended straight to the store a basket at a time: a big log fast. */
-export async function fillLogFast(store: PostgresEventStore, events: number) {
-  const eventsPerBasket = 20;
-  await inParallel(events / eventsPerBasket, 16, async () => {
-    const basketId = uuidv7();
-    const batch: BasketEvent[] = [
-      { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
-    ];
-    for (let i = 1; i < eventsPerBasket; i++) {
-      batch.push({
-        type: "ItemAdded",
-        data: { sku: `sku-${i % 12}`, name: "Tea", unitPrice: 450, quantity: 1 },
-      });
-    }
-    await store.append(basketStream(basketId), batch, "no_stream");
-  });
-}
-
-/** The OIDs of tables: a switch-over gives them new ones. */
-export async function tableOids(database: Database, tables: readonly string[]) {
-  const { rows } = await sql<{ oid: number }>`
-    select c.oid::int8 as oid from unnest(${tables}::text[]) with ordinality as t(name, n)
-    join pg_class c on c.relname = t.name and c.relnamespace = 'public'::regnamespace
-    order by t.n`.execute(database.db);
-  return rows.map((row) => String(row.oid));
-}
-
-/** Schemas a rebuild may leave behind. */
-export async function rebuildSchemas(database: Database) {
-  const { rows } = await sql<{ nspname: string }>`
-    select nspname from pg_namespace where nspname like 'rebuild\\_%' order by nspname`.execute(database.db);
-  return rows.map((row) => row.nspname);
 }

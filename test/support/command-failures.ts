@@ -1,0 +1,37 @@
+import { basketErrorCodes } from "../../src/aggregates/basket/index.js";
+import { type CommandFailure, failure } from "../../src/commands/command.js";
+
+type RejectedCode = Extract<CommandFailure, { kind: "rejected" }>["code"];
+const rejectedCodes = Object.keys(basketErrorCodes).filter(
+  (code): code is RejectedCode => code !== "basket_not_found",
+);
+
+/**
+ * One failure of every code a command can fail with — `revision_mismatch` twice, on a basket
+ * that exists (a revision past 2^53) and on one that does not. A test checks it covers
+ * `statusOfFailure` (test/nats/wire.unit.test.ts), so a new code cannot slip past them.
+ */
+export const everyFailure: CommandFailure[] = [
+  failure({ kind: "invalid", code: "invalid_command", message: "Not a command." }),
+  ...rejectedCodes.map((code) => failure({ kind: "rejected", code, message: basketErrorCodes[code] })),
+  failure({ kind: "not_found", code: "basket_not_found", message: basketErrorCodes.basket_not_found }),
+  failure({
+    kind: "conflict",
+    code: "revision_mismatch",
+    expected: 2n ** 60n,
+    actual: 2n ** 60n + 7n,
+    message: "The basket is at another revision.",
+  }),
+  failure({
+    kind: "conflict",
+    code: "revision_mismatch",
+    expected: 3n,
+    actual: null,
+    message: "The basket does not exist.",
+  }),
+  failure({ kind: "conflict", code: "write_conflict", message: "Another write came first." }),
+  ...(["overloaded", "no_workers", "store_unavailable", "gave_up"] as const).map((code) =>
+    failure({ kind: "unavailable", code, message: `Unavailable: ${code}.` }),
+  ),
+  failure({ kind: "timeout", code: "timeout", message: "No answer in time." }),
+];
