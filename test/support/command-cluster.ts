@@ -7,6 +7,7 @@ import {
   QueuedCommandProcessor,
 } from "../../src/commands/async/queued-command-processor.js";
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
+import { ProductCommandHandler } from "../../src/commands/catalog/product-command-handler.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
 import { defaultHttpLimits } from "../../src/http/limits.js";
@@ -28,8 +29,10 @@ import {
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
+import { CatalogQueries } from "../../src/queries/catalog-queries.js";
 import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
 import { testAccess } from "./baskets.js";
+import { seedCatalog, type TestPrices } from "./catalog.js";
 import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
 
@@ -133,10 +136,14 @@ export async function startCommandCluster(options: {
     });
     queries = { queries: basketQueries, waiter };
   }
+  // The catalog's routes: the operator's writes go to the products' streams, which the workers
+  // price from; the shop's reads answer from the read model once the projections run.
+  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
   const app: FastifyInstance = await buildHttpApp({
     logger: silent,
     commands: { bus, createKeys, asyncCommands },
     queries,
+    catalog,
     access: testAccess(),
     // Tests send many requests from one address, on a busy machine: no rate limit, no shedding
     // (test/http/limits.test.ts is theirs).
@@ -159,6 +166,8 @@ export async function startCommandCluster(options: {
     workers,
     addWorker,
     database,
+    /** Lists products in the catalog the workers price from (test/support/catalog.ts). */
+    seedCatalog: (products: TestPrices | readonly string[]) => seedCatalog(store, products),
     /** Events in the store, whichever it is. */
     countEvents: () => opened.countEvents(),
     async stop() {
