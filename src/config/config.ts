@@ -110,6 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
         cacheMaxBaskets: read.integer("CACHE_MAX_BASKETS", defaults.cacheMaxBaskets, 1, 10_000_000),
         cacheIdleMs: read.integer("CACHE_IDLE_SECONDS", defaults.cacheIdleMs / 1000, 1, 86_400 * 30) * 1000,
         maxPendingCommands: read.integer("MAX_PENDING_COMMANDS", defaults.maxPendingCommands, 1, 1_000_000),
+        catalogMaxProducts: read.integer(
+          "CATALOG_CACHE_PRODUCTS",
+          defaults.catalogMaxProducts,
+          1,
+          10_000_000,
+        ),
+        catalogMaxAgeMs: read.integer("CATALOG_CACHE_MS", defaults.catalogMaxAgeMs, 0, 3_600_000),
       },
       async: {
         statusTtlMs: read.integer("COMMAND_STATUS_TTL_SECONDS", 86_400, 1, 86_400 * 30) * 1000,
