@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
-import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js";
-import type { MemoryLogOptions } from "../esdb-double/memory-log.js";
+import { type EsdbDouble, type EsdbDoubleOptions, startEsdbDouble } from "../esdb-double/esdb-double.js";
 
 /**
- * A real EventStoreDB to test against (README: "EventStoreDB"), e.g. `esdb://localhost:2113?tls=false`.
+ * A real EventStoreDB to test against (docs/eventstoredb.md), e.g. `esdb://localhost:2113?tls=false`.
  * Without it, each test file starts a test double of its own.
  */
 export const realEsdbUrl = process.env.ESDB_URL || undefined;
@@ -19,8 +18,8 @@ export interface TestEsdb {
   stop(): Promise<void>;
 }
 
-/** EventStoreDB for one test file: the real one of ESDB_URL, or a double on a free port. */
-export async function startTestEsdb(options: MemoryLogOptions = {}): Promise<TestEsdb> {
+/** EventStoreDB for one test file: the real one of ESDB_URL, or a double on a free port (with these options). */
+export async function startTestEsdb(options: EsdbDoubleOptions = {}): Promise<TestEsdb> {
   const double = realEsdbUrl ? undefined : await startEsdbDouble(options);
   const url = realEsdbUrl ?? (double as EsdbDouble).url;
   const namespace = `t${randomUUID().slice(0, 8)}.`;
