@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { basketStream, initialBasket, toBasketView } from "../aggregates/basket/index.js";
-import { WrongExpectedRevision } from "../eventstore/errors.js";
+import { AppendOutcomeUnknown, StreamDeleted, WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
 import { type CachedBasket, foldRecorded, planBatch } from "./batch-plan.js";
 import { type CommandEnvelope, type CommandOutcome, type CommandSuccess, failure } from "./command.js";
@@ -83,6 +83,16 @@ export class BasketCommandHandler {
     } catch (error) {
       if (error instanceof Overloaded)
         return failure({ kind: "unavailable", code: "overloaded", message: error.message });
+      if (error instanceof StreamDeleted)
+        return failure({ kind: "gone", code: "basket_deleted", message: "The basket was deleted." });
+      if (error instanceof AppendOutcomeUnknown)
+        return failure({
+          kind: "timeout",
+          code: "outcome_unknown",
+          message:
+            "The event store did not confirm the write in time: the command may or may not have been applied. " +
+            "Retrying it with the same Idempotency-Key (command id) is safe.",
+        });
       return failure({ kind: "unavailable", code: "store_unavailable", message: storeUnavailable(error) });
     }
   }

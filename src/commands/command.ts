@@ -37,7 +37,10 @@ export type CommandFailure = { ok: false; message: string } & (
   | { kind: "unavailable"; code: "overloaded" | "no_workers" | "store_unavailable" }
   /** A queued command that kept failing for a passing reason: moved to the dead letters. */
   | { kind: "unavailable"; code: "gave_up" }
-  | { kind: "timeout"; code: "timeout" }
+  /** The basket's stream was deleted for good (in EventStoreDB): nothing more can happen to it. */
+  | { kind: "gone"; code: "basket_deleted" }
+  /** `outcome_unknown`: the store did not confirm the write in time; the same command id again is safe. */
+  | { kind: "timeout"; code: "timeout" | "outcome_unknown" }
 );
 
 export const failure = <F extends Omit<CommandFailure, "ok">>(fields: F) => ({
@@ -51,6 +54,7 @@ export const statusOfFailure: Record<FailureKind, number> = {
   not_found: 404,
   rejected: 409,
   conflict: 409,
+  gone: 410,
   unavailable: 503,
   timeout: 504,
 };

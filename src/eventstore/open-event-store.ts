@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { EventStoreConfig } from "../config.js";
 import { type Database, type DatabaseConfig, openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
@@ -20,15 +21,24 @@ export interface EventStoreChoice {
 export function eventStoreBeside(
   database: Database,
   config: EventStoreChoice,
-): { store: EventStore; close(): Promise<void> } {
+  log?: Pick<Logger, "warn">,
+): {
+  store: EventStore;
+  close(): Promise<void>;
+  /** Records of the log passed over by reason (EventStoreDB's that are not events of this service). */
+  skippedRecords(): Readonly<Record<string, number>>;
+} {
   if (config.eventStore.kind === "esdb") {
-    const store = EsdbEventStore.connect(config.eventStore.url, { namespace: config.eventStore.namespace });
-    return { store, close: () => store.close() };
+    const store = EsdbEventStore.connect(config.eventStore.url, {
+      namespace: config.eventStore.namespace,
+      ...(log ? { log } : {}),
+    });
+    return { store, close: () => store.close(), skippedRecords: () => store.skippedRecords };
   }
   const store = new PostgresEventStore(database, {
     maxConcurrentTransactions: config.appendConcurrency ?? 1,
   });
-  return { store, close: async () => {} };
+  return { store, close: async () => {}, skippedRecords: () => ({}) };
 }
 
 /** The configured event store on its own (the database migrated first when asked); closing it closes what it opened. */

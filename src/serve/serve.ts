@@ -65,8 +65,9 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // PGlite cannot be opened twice); on EventStoreDB only the read model is in the database.
     const database = await openDatabase(config.database);
     stops.push(() => database.close());
-    const { store, close: closeStore } = eventStoreBeside(database, config);
+    const { store, close: closeStore, skippedRecords } = eventStoreBeside(database, config, log);
     stops.push(closeStore);
+    liveCounts.push(() => ({ recordsSkipped: skippedRecords() }));
     if (config.migrateOnStart) await migrateToLatest(database);
     // What /health/ready looks at: the dependencies this role uses.
     const probes: Record<string, Probe> = { database: databaseProbe(database.db) };

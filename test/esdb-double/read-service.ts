@@ -27,7 +27,6 @@ export type Read = ServerWritableStream<ReadReq, InstanceType<typeof ReadResp>>;
 export function readService(log: MemoryLog, settings: ServerSettings) {
   return {
     read(call: Read) {
-      call.on("error", () => {});
       const options = call.request.getOptions();
       if (!options) return fail(call, serviceError(status.INVALID_ARGUMENT, "a read without options"));
       const uuidForm: UuidForm = options.getUuidOption()?.hasStructured() ? "structured" : "string";
@@ -49,8 +48,9 @@ export function readService(log: MemoryLog, settings: ServerSettings) {
   };
 }
 
+/** Ends the call with the error's status, after what was written before it (grpc-js sends the status on an 'error'). */
 export function fail(call: Read, error: ReturnType<typeof serviceError>): void {
-  call.destroy(error);
+  call.emit("error", error);
 }
 
 /**
