@@ -157,9 +157,11 @@ export class ProjectionRunner {
       this.#state = "needs_rebuild";
       return;
     }
+    let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
+    // A checkpoint the log does not hold throws CheckpointNotInLog here, before the runner says it runs.
+    if (checkpoint) await this.store.readAll({ after: checkpoint, limit: 1 });
     this.#state = "running";
     log.info({ owner: this.options.owner }, "active runner");
-    let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
     // Idle, no batch would find out that the checkpoint was moved (an outbound projection's
     // rebuild moves it back): now and then, between batches, the runner looks at the row itself.
     const moved = new AbortController();

@@ -33,9 +33,9 @@ export function readService(log: MemoryLog, settings: ServerSettings) {
       const kind = `${options.getStreamOptionCase()}/${options.getCountOptionCase()}`;
       switch (kind) {
         case `${Options.StreamOptionCase.STREAM}/${Options.CountOptionCase.COUNT}`:
-          return readStream(log, call, options, uuidForm);
+          return readStream(log, call, options, uuidForm, visibleTo(call, settings));
         case `${Options.StreamOptionCase.ALL}/${Options.CountOptionCase.COUNT}`:
-          return readAll(log, settings, call, options, uuidForm);
+          return readAll(log, settings, call, options, uuidForm, visibleTo(call, settings));
         case `${Options.StreamOptionCase.ALL}/${Options.CountOptionCase.SUBSCRIPTION}`:
           return subscribeToAll(log, settings, call, options, uuidForm);
         default:
@@ -53,14 +53,29 @@ export function fail(call: Read, error: ReturnType<typeof serviceError>): void {
   call.emit("error", error);
 }
 
+/** What the node serving the read has: the leader has everything, a lagging follower not the latest. */
+function visibleTo(call: Read, settings: ServerSettings): (event: StoredEvent) => boolean {
+  const fromLeader = call.metadata.get("requires-leader")[0] === "true";
+  if (fromLeader || settings.followerLagMs === 0) return () => true;
+  const until = BigInt(Date.now() - settings.followerLagMs) * 10_000n;
+  return (event) => event.created <= until;
+}
+
 /**
  * From a revision on (inclusive), forwards or backwards. A missing stream — or a soft-deleted
  * one — is a `stream_not_found` answer; a hard-deleted one fails the call (stream-deleted).
  */
-function readStream(log: MemoryLog, call: Read, options: ReadOptions, uuidForm: UuidForm): void {
+function readStream(
+  log: MemoryLog,
+  call: Read,
+  options: ReadOptions,
+  uuidForm: UuidForm,
+  visible: (event: StoredEvent) => boolean,
+): void {
   const streamOptions = options.getStream() as InstanceType<typeof Options.StreamOptions>;
   const name = streamName(streamOptions.getStreamIdentifier());
-  const events = log.readStream(name);
+  const stored = log.readStream(name);
+  const events = typeof stored === "string" || stored.some(visible) ? stored : "not_found";
   if (events === "deleted") {
     fail(call, streamDeletedError(name));
     return;
@@ -83,7 +98,7 @@ function readStream(log: MemoryLog, call: Read, options: ReadOptions, uuidForm: 
   const selected = forwards
     ? events.filter((event) => event.revision >= from)
     : events.filter((event) => event.revision <= from).reverse();
-  writeUpTo(call, selected, BigInt(options.getCount()), uuidForm);
+  writeUpTo(call, selected.filter(visible), BigInt(options.getCount()), uuidForm);
   call.end();
 }
 
@@ -98,6 +113,7 @@ function readAll(
   call: Read,
   options: ReadOptions,
   uuidForm: UuidForm,
+  visible: (event: StoredEvent) => boolean,
 ) {
   const allOptions = options.getAll() as InstanceType<typeof Options.AllOptions>;
   const forwards = options.getReadDirection() === Options.ReadDirection.FORWARDS;
@@ -123,7 +139,12 @@ function readAll(
   }
   const selected = forwards ? all.slice(index) : all.slice(0, index + 1).reverse();
   const filter = options.hasFilter() ? eventFilter(options.getFilter() as FilterOptions) : () => true;
-  writeUpTo(call, selected.filter(filter), BigInt(options.getCount()), uuidForm);
+  writeUpTo(
+    call,
+    selected.filter((event) => visible(event) && filter(event)),
+    BigInt(options.getCount()),
+    uuidForm,
+  );
   call.end();
 }
 

@@ -14,6 +14,11 @@ export interface ServerSettings {
   clockSkewMs: number;
   /** How long writes take to commit: past `writeTimeoutMs`, the answer is a timeout and the write still happens. */
   commitDelayMs: number;
+  /**
+   * Reads that do not require the leader are served as by a follower this far behind it (a
+   * client with nodePreference=follower): they miss what was written since.
+   */
+  followerLagMs: number;
 }
 
 export const defaultSettings = {
@@ -21,6 +26,7 @@ export const defaultSettings = {
   writeTimeoutMs: 2_000,
   clockSkewMs: 0,
   commitDelayMs: 0,
+  followerLagMs: 0,
 };
 
 /** Event.SizeOnDisk: data and metadata bytes, and the type's UTF-16 code units twice over. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
+import { EsdbEventStore, type EsdbEventStoreOptions } from "../../src/eventstore/esdb/esdb-event-store.js";
 import { type EsdbDouble, type EsdbDoubleOptions, startEsdbDouble } from "../esdb-double/esdb-double.js";
 
 /**
@@ -14,7 +14,7 @@ export interface TestEsdb {
   double: EsdbDouble | undefined;
   /** This test file's streams are `<namespace><stream>`, so files sharing a real server never meet. */
   namespace: string;
-  openStore(): EsdbEventStore;
+  openStore(options?: Omit<EsdbEventStoreOptions, "namespace">): EsdbEventStore;
   stop(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export async function startTestEsdb(options: EsdbDoubleOptions = {}): Promise<Te
     url,
     double,
     namespace,
-    openStore: () => EsdbEventStore.connect(url, { namespace }),
+    openStore: (options = {}) => EsdbEventStore.connect(url, { ...options, namespace }),
     stop: async () => double?.stop(),
   };
 }
