@@ -164,7 +164,7 @@ export function appendService(log: MemoryLog, settings: ServerSettings) {
 
     delete(call: ServerUnaryCall<DeleteReq, DeleteRespType>, callback: sendUnaryData<DeleteRespType>) {
       const options = call.request.getOptions() as InstanceType<typeof streamsPb.DeleteReq.Options>;
-      deleting(options, "Delete", (stream, expected) => log.softDelete(stream, expected, randomUUID()), {
+      deleting(options, (stream, expected) => log.softDelete(stream, expected, randomUUID()), {
         done: (position) =>
           callback(null, new DeleteResp().setPosition(deletePosition(new DeleteResp.Position(), position))),
         failed: (error) => callback(error),
@@ -176,7 +176,7 @@ export function appendService(log: MemoryLog, settings: ServerSettings) {
       callback: sendUnaryData<TombstoneRespType>,
     ) {
       const options = call.request.getOptions() as InstanceType<typeof streamsPb.TombstoneReq.Options>;
-      deleting(options, "Delete", (stream, expected) => log.tombstone(stream, expected, randomUUID()), {
+      deleting(options, (stream, expected) => log.tombstone(stream, expected, randomUUID()), {
         done: (position) =>
           callback(
             null,
@@ -187,11 +187,11 @@ export function appendService(log: MemoryLog, settings: ServerSettings) {
     },
   };
 
+  /** A soft or hard delete: both are Streams.Delete.cs's DeleteInternal, and fail as a "Delete". */
   function deleting(
     options:
       | InstanceType<typeof streamsPb.DeleteReq.Options>
       | InstanceType<typeof streamsPb.TombstoneReq.Options>,
-    operation: string,
     write: (stream: string, expected: ExpectedState) => WriteOutcome,
     reply: {
       done(position: StoredEvent["position"]): void;
@@ -215,7 +215,7 @@ export function appendService(log: MemoryLog, settings: ServerSettings) {
         return reply.failed(
           serviceError(
             status.FAILED_PRECONDITION,
-            `${operation} failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${number}, Actual version: ${outcome.currentRevision ?? ""}`,
+            `Delete failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${number}, Actual version: ${outcome.currentRevision ?? ""}`,
             {
               exception: "wrong-expected-version",
               "stream-name": stream,
