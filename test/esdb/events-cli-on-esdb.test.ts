@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
 import type { RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { lines, readEverything, runCli } from "../cli/events-cli.js";
@@ -94,49 +93,6 @@ describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => 
     } finally {
       await store.close();
       await from.close();
-    }
-  });
-
-  it("imports a stream run larger than one append takes (1 MiB), in parts, in order", async () => {
-    const stream = `big-${randomUUID()}`;
-    const count = 500;
-    const file = join(dir, "big.ndjson");
-    const text = "x".repeat(3_000);
-    writeFileSync(
-      file,
-      Array.from({ length: count }, (_, i) =>
-        JSON.stringify({
-          id: randomUUID(),
-          stream,
-          revision: String(i),
-          type: "Noted",
-          data: { i, text },
-          metadata: {},
-          recordedAt: new Date(Date.UTC(2020, 0, 1, 0, 0, i)).toISOString(),
-        }),
-      ).join("\n"),
-    );
-    const database = await openTestDatabase("postgres");
-    const namespace = `${esdb.namespace}big.`;
-    const env = {
-      EVENT_STORE: "esdb",
-      ESDB_URL: esdb.url,
-      ESDB_NAMESPACE: namespace,
-      DATABASE_URL: database.url as string,
-      ...operatorEnv,
-    };
-    const store = EsdbEventStore.connect(esdb.url, { namespace });
-    try {
-      const imported = await runCli(["events", "import", file], env);
-      expect(imported.code, imported.stderr).toBe(0);
-      expect(imported.stdout).toBe(`Imported ${count} events from ${file}.\n`);
-      const stored = await store.readStream(stream);
-      expect(stored.map((event) => (event.data as { i: number }).i)).toEqual(
-        Array.from({ length: count }, (_, i) => i),
-      );
-    } finally {
-      await store.close();
-      await database.close();
     }
   });
 });
