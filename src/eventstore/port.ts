@@ -109,7 +109,9 @@ export interface EventStore {
    * Appends all the events or none. Throws
    * - WrongExpectedRevision when the stream is not as expected — also when the events' ids are
    *   those of events already in the stream (a retry of an append that was written);
-   * - DuplicateEventId when, with "any", an id is that of a stored event;
+   * - DuplicateEventId when an id is that of a stored event, as far as the store looks: PostgreSQL
+   *   always; EventStoreDB with "any", for the events it wrote recently (at the stream's own
+   *   revision it writes them again);
    * - StreamDeleted when the stream was deleted for good;
    * - AppendTooLarge when the events are more than the store takes at once (an import splits them);
    * - AppendOutcomeUnknown when the store did not answer in time: the events may have been written.
