@@ -7,7 +7,7 @@ import {
   toBasketView,
 } from "../aggregates/basket/index.js";
 import { toBasketEvent } from "../events/index.js";
-import { WrongExpectedRevision } from "../eventstore/errors.js";
+import { AppendOutcomeUnknown, StreamDeleted, WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
 import { type CachedBasket, foldRecorded, planBatch, skusToPrice } from "./batch-plan.js";
 import { CachedProductOffers, type ProductOffers } from "./catalog/product-offers.js";
@@ -110,6 +110,16 @@ export class BasketCommandHandler implements CommandHandler {
     } catch (error) {
       if (error instanceof Overloaded)
         return failure({ kind: "unavailable", code: "overloaded", message: error.message });
+      if (error instanceof StreamDeleted)
+        return failure({ kind: "gone", code: "basket_deleted", message: "The basket was deleted." });
+      if (error instanceof AppendOutcomeUnknown)
+        return failure({
+          kind: "timeout",
+          code: "outcome_unknown",
+          message:
+            "The event store did not confirm the write in time: the command may or may not have been applied. " +
+            "Retrying it with the same Idempotency-Key (command id) is safe.",
+        });
       return storeUnavailable(error);
     }
   }

@@ -57,7 +57,10 @@ export type CommandFailure = { ok: false; message: string } & (
   | { kind: "unavailable"; code: "overloaded" | "no_workers" | "store_unavailable" }
   /** A queued command that kept failing for a passing reason: moved to the dead letters. */
   | { kind: "unavailable"; code: "gave_up" }
-  | { kind: "timeout"; code: "timeout" }
+  /** The basket's stream was deleted for good (in EventStoreDB): nothing more can happen to it. */
+  | { kind: "gone"; code: "basket_deleted" }
+  /** `outcome_unknown`: the store did not confirm the write in time; the same command id again is safe. */
+  | { kind: "timeout"; code: "timeout" | "outcome_unknown" }
 );
 
 export const failure = <F extends Omit<CommandFailure, "ok">>(fields: F) => ({
@@ -91,6 +94,8 @@ export const statusOfFailure: Record<CommandFailure["code"], number> = {
   no_workers: 503,
   store_unavailable: 503,
   gave_up: 503,
+  basket_deleted: 410,
+  outcome_unknown: 504,
   timeout: 504,
 };
 

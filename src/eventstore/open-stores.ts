@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { Logger } from "pino";
 import { type Database, type DatabaseConfig, openDatabase } from "../db/database.js";
 import { migrateToLatest, requireLatestSchema } from "../db/migrate.js";
 import { describeError } from "../errors.js";
@@ -39,6 +40,8 @@ export interface Stores {
   logInDatabase: boolean;
   /** Where the events are, without credentials: for messages. */
   where: string;
+  /** Records of the log passed over by reason (EventStoreDB's that are not events of this service). */
+  skippedRecords(): Readonly<Record<string, number>>;
   /** Closes the event store and the database. */
   close(): Promise<void>;
 }
@@ -52,7 +55,7 @@ export class StoreUnreachable extends Error {
  * The one way a process opens its stores — `serve`, every CLI command, the demo: the database
  * (reachable, migrated or checked as `migrateOnStart` says) and the event store beside it.
  */
-export async function openStores(config: StoreConfig): Promise<Stores> {
+export async function openStores(config: StoreConfig, log?: Pick<Logger, "warn">): Promise<Stores> {
   const where = describeDatabase(config.database);
   const database = await openDatabase(config.database).catch((error: unknown) => {
     throw new StoreUnreachable(`Cannot open the database (${where}): ${describeError(error)}`);
@@ -64,13 +67,14 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
     if (config.migrateOnStart) await migrateToLatest(database);
     else await requireLatestSchema(database);
     if (config.eventStore.kind === "esdb") {
-      const esdb = await connectEsdb(config.eventStore);
+      const esdb = await connectEsdb(config.eventStore, log);
       return {
         database,
         store: esdb.store,
         appendsInOrder: false,
         logInDatabase: false,
         where: esdb.where,
+        skippedRecords: () => esdb.store.skippedRecords,
         close: async () => {
           await esdb.store.close();
           await database.close();
@@ -85,6 +89,7 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
       appendsInOrder: config.appendConcurrency === 1,
       logInDatabase: true,
       where,
+      skippedRecords: () => ({}),
       close: () => store.close(),
     };
   } catch (error) {
@@ -93,9 +98,9 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
   }
 }
 
-async function connectEsdb(config: Extract<EventStoreConfig, { kind: "esdb" }>) {
+async function connectEsdb(config: Extract<EventStoreConfig, { kind: "esdb" }>, log?: Pick<Logger, "warn">) {
   const where = `EventStoreDB at ${new URL(config.url).host}`;
-  const store = EsdbEventStore.connect(config.url, { namespace: config.namespace });
+  const store = EsdbEventStore.connect(config.url, { namespace: config.namespace, ...(log ? { log } : {}) });
   // The client connects on first use: ask something small now, to fail here with a clear message.
   await store.readStream("basket-probe").catch(async (error: unknown) => {
     await store.close().catch(() => {});

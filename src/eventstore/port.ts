@@ -20,7 +20,10 @@ export interface EventMetadata {
 }
 
 export interface NewEvent {
-  /** Generated when absent. */
+  /**
+   * A UUID, unique in the store (read back in lowercase); generated when absent. Give one only to
+   * keep an event's identity (an import): a store may take repeated ids as a retry (see append).
+   */
   id?: string;
   type: string;
   data: JsonValue;
@@ -97,19 +100,43 @@ export interface LogPage {
   checkpoint: Checkpoint;
 }
 
+/**
+ * What the stores throw (errors.ts): each writes nothing, except AppendOutcomeUnknown, which
+ * cannot tell.
+ */
 export interface EventStore {
-  /** Appends all the events or none. Throws WrongExpectedRevision when the stream is not as expected. */
+  /**
+   * Appends all the events or none. Throws
+   * - WrongExpectedRevision when the stream is not as expected — also when the events' ids are
+   *   those of events already in the stream (a retry of an append that was written);
+   * - DuplicateEventId when an id is that of a stored event, as far as the store looks: PostgreSQL
+   *   always; EventStoreDB with "any", for the events it wrote recently (at the stream's own
+   *   revision it writes them again);
+   * - StreamDeleted when the stream was deleted for good;
+   * - AppendTooLarge when the events are more than the store takes at once (an import splits them);
+   * - AppendOutcomeUnknown when the store did not answer in time: the events may have been written.
+   * An id that is not a UUID, or one given twice, is refused before anything is written.
+   */
   append(stream: string, events: NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
-  /** The stream's events from a revision on (inclusive); a stream that does not exist reads as empty. */
+  /**
+   * The stream's events from a revision on (inclusive); a stream that does not exist reads as
+   * empty, one deleted for good throws StreamDeleted.
+   */
   readStream(stream: string, fromRevision?: bigint): Promise<RecordedEvent[]>;
-  /** The global log after a checkpoint, in log order. */
+  /**
+   * The global log after a checkpoint, in log order. Records that are not events of this service
+   * (another tool's binary data, a deleted stream's tombstone) are passed over. Throws
+   * InvalidCheckpoint for a checkpoint not of this store's form, CheckpointNotInLog for one the
+   * log does not hold.
+   */
   readAll(options: ReadAllOptions): Promise<ReadAllPage>;
   /**
    * Follows the global log after a checkpoint: yields pages of events in log order as they
    * become readable, waiting in between, until the signal aborts. The next page is read only when
    * the consumer asks for it, so a consumer that stores each page's checkpoint before asking for
    * the next one resumes exactly where it left off. Throws when the log cannot be read (a lost
-   * connection, a dropped subscription): the consumer follows again from its stored checkpoint.
+   * connection, a dropped subscription): the consumer follows again from its stored checkpoint —
+   * except CheckpointNotInLog, which following again would only repeat.
    */
   follow(options: FollowOptions): AsyncIterable<LogPage>;
   /**

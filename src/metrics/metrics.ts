@@ -9,6 +9,8 @@ export interface LiveCounts {
   retries: number;
   partitionsOwned: number;
   rebalances: number;
+  /** Records of EventStoreDB's log passed over, by reason: not events of this service. */
+  recordsSkipped: Readonly<Record<string, number>>;
 }
 
 /**
@@ -82,6 +84,17 @@ export function createMetrics(live: () => Partial<LiveCounts> = () => ({})) {
       "Times this worker's partitions changed.",
       (c) => c.rebalances,
     ),
+    recordsSkipped: new Counter({
+      name: "eventstore_records_skipped_total",
+      help: "Records of EventStoreDB's log in the service's streams that are not its events, passed over by reads, by reason: deleted_stream (a hard delete's tombstone), link, system_event, not_json.",
+      labelNames: ["reason"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(live().recordsSkipped ?? {}))
+          this.inc({ reason }, count);
+      },
+    }),
     queuedCommands: new Counter({
       name: "basket_queued_commands_total",
       help: "Deliveries of queued (Prefer: respond-async) commands, by what became of them: succeeded, failed (refused), retried, dead_lettered.",

@@ -3,13 +3,15 @@ import type { Logger } from "pino";
 import { readModelAdvancedChannel } from "../db/channels.js";
 import type { Database, ReservedConnection } from "../db/database.js";
 import type { Tables } from "../db/tables.js";
+import { CheckpointNotInLog } from "../eventstore/errors.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
 import { Wakeup } from "../eventstore/wakeup.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { isOutbound, type OutboundProjection, type Projection } from "./projection.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
 
-export type RunnerState = "starting" | "standby" | "running" | "needs_rebuild" | "stopped";
+/** `failed`: its checkpoint is not in the event store's log (see `failure`); it looks again each poll. */
+export type RunnerState = "starting" | "standby" | "running" | "needs_rebuild" | "failed" | "stopped";
 
 export interface RunnerOptions {
   /** Who runs it, as shown by `projections status`: host and process id by default. */
@@ -45,6 +47,7 @@ class LostOwnership extends Error {}
  */
 export class ProjectionRunner {
   #state: RunnerState = "starting";
+  #failure: string | undefined;
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -61,6 +64,11 @@ export class ProjectionRunner {
 
   get name(): string {
     return this.projection.name;
+  }
+
+  /** Why the runner is `failed`. */
+  get failure(): string | undefined {
+    return this.#state === "failed" ? this.#failure : undefined;
   }
 
   start(): void {
@@ -88,11 +96,23 @@ export class ProjectionRunner {
           this.#state = "standby";
         }
       } catch (error) {
-        if (error instanceof LostOwnership) {
+        if (error instanceof CheckpointNotInLog) {
+          // Following on would skip or misread events: stopped until the checkpoint changes (a rebuild).
+          if (this.#state !== "failed")
+            log.error(
+              { err: error },
+              "projection stopped: its checkpoint is not in the event store's log; rebuild it",
+            );
+          this.#state = "failed";
+          this.#failure = error.message;
+        } else if (error instanceof LostOwnership) {
           lost = true;
           log.info(error.message);
-        } else log.warn({ err: error }, "projection runner failed; retrying");
-        this.#state = "standby";
+          this.#state = "standby";
+        } else {
+          log.warn({ err: error }, "projection runner failed; retrying");
+          this.#state = "standby";
+        }
       } finally {
         if (connection) {
           await advisoryUnlock(connection.db, lock).catch(() => {});
@@ -105,9 +125,11 @@ export class ProjectionRunner {
       lostInARow = lost ? lostInARow + 1 : 0;
       if (lostInARow === 1) continue;
       // A standby, or a runner whose log failed (a lost connection, a dropped subscription):
-      // it tries again in a moment from the checkpoint it stored. One that needs a rebuild
-      // looks again each poll (a rebuild's switch-over, not an append, changes its version).
-      const pause = this.#state === "needs_rebuild" ? this.options.pollMs : this.options.standbyRetryMs;
+      // it tries again in a moment from the checkpoint it stored. One that needs a rebuild, or
+      // failed, looks again each poll (a rebuild's switch-over, not an append, changes its
+      // version or checkpoint).
+      const waiting = this.#state === "needs_rebuild" || this.#state === "failed";
+      const pause = waiting ? this.options.pollMs : this.options.standbyRetryMs;
       await new Wakeup().wait(0, pause, this.#stop.signal);
     }
   }
@@ -135,9 +157,11 @@ export class ProjectionRunner {
       this.#state = "needs_rebuild";
       return;
     }
+    let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
+    // A checkpoint the log does not hold throws CheckpointNotInLog here, before the runner says it runs.
+    if (checkpoint) await this.store.readAll({ after: checkpoint, limit: 1 });
     this.#state = "running";
     log.info({ owner: this.options.owner }, "active runner");
-    let checkpoint = (row.checkpoint ?? undefined) as Checkpoint | undefined;
     // Idle, no batch would find out that the checkpoint was moved (an outbound projection's
     // rebuild moves it back): now and then, between batches, the runner looks at the row itself.
     const moved = new AbortController();

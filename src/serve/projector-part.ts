@@ -38,6 +38,15 @@ export async function startProjections(parts: ProcessParts): Promise<void> {
         },
       }),
   );
+  // On EventStoreDB, whose log can lose what a checkpoint points at: ready while no projection
+  // is stopped for that (see ProjectionRunner's `failed`).
+  if (parts.config.store.eventStore.kind === "esdb")
+    parts.probes.projections = async () => {
+      const failed = runners.filter((runner) => runner.state === "failed");
+      if (failed.length > 0)
+        throw new Error(failed.map((runner) => `${runner.name}: ${runner.failure}`).join("; "));
+      return undefined;
+    };
   for (const runner of runners) runner.start();
   parts.stops.push(() => Promise.all(runners.map((runner) => runner.stop())));
   log.info({ projections: runners.map((runner) => runner.name) }, "projections started");

@@ -54,8 +54,9 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
   try {
     // On PostgreSQL and PGlite the event store and the read model share one database (and
     // PGlite cannot be opened twice); on EventStoreDB only the read model is in the database.
-    const stores = await openStores(config.store);
+    const stores = await openStores(config.store, log);
     stops.push(() => stores.close());
+    liveCounts.push(() => ({ recordsSkipped: stores.skippedRecords() }));
     const { database, store } = stores;
     // The embedded default's shop works on a fresh machine: a demo catalog, into an empty one only.
     if (role === "all" && config.store.database.kind === "pglite") {

@@ -218,7 +218,7 @@ describe("export and import rules", () => {
     const taken = JSON.stringify({ ...JSON.parse(line(fresh, 0)), id: existing?.id });
     await expect(importing([taken])).rejects.toThrow(
       new RegExp(
-        `^Line 1: the store refused stream ${fresh} \\(lines 1 to 1\\): .*duplicate key.*\\. 0 events were imported, 0 of them from this batch \\(lines 1 to 1\\)\\.$`,
+        `^Line 1: the store refused stream ${fresh} \\(lines 1 to 1\\): .*an event with id .* is stored already\\. 0 events were imported, 0 of them from this batch \\(lines 1 to 1\\)\\.$`,
       ),
     );
 

@@ -5,12 +5,16 @@
  * are generated with `jstype = JS_STRING`); event data and custom metadata are bytes. Test-only.
  */
 import sharedPb from "@eventstore/db-client/generated/shared_pb.js";
+import statusPb from "@eventstore/db-client/generated/status_pb.js";
 import type { ReadReq } from "@eventstore/db-client/generated/streams_pb.js";
 import streamsPb from "@eventstore/db-client/generated/streams_pb.js";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import anyPb from "google-protobuf/google/protobuf/any_pb.js";
+import emptyPb from "google-protobuf/google/protobuf/empty_pb.js";
 import { parse as parseUuid, stringify as stringifyUuid } from "uuid";
-import type { LogPosition, StoredEvent } from "./memory-log.js";
+import type { ExpectedState, LogPosition, StoredEvent } from "./memory-log.js";
 
-export const { ReadResp, AppendResp } = streamsPb;
+export const { ReadResp, AppendResp, BatchAppendResp, DeleteResp, TombstoneResp } = streamsPb;
 export const { Empty, UUID, StreamIdentifier } = sharedPb;
 
 /** The server answers ids in the form the read asked for: a string, or two signed 64-bit halves. */
@@ -26,9 +30,16 @@ export function toUuid(id: string, form: UuidForm): InstanceType<typeof UUID> {
   return uuid.setStructured(structured);
 }
 
-export function fromUuid(uuid: InstanceType<typeof UUID> | undefined): string {
-  if (!uuid) throw new Error("a proposed message has no id");
-  if (uuid.hasString()) return uuid.getString();
+/** What .NET's Guid.Parse takes: 32 hex digits, hyphenated or not, in braces or not, in either case. */
+const guid = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
+
+/** The id as the server keeps and prints it (a Guid: lowercase, hyphenated); undefined when it is not one. */
+export function fromUuid(uuid: InstanceType<typeof UUID> | undefined): string | undefined {
+  if (!uuid) return undefined;
+  if (uuid.hasString()) {
+    const parts = guid.exec(uuid.getString());
+    return parts ? parts.slice(1).join("-").toLowerCase() : undefined;
+  }
   const structured = uuid.getStructured() as InstanceType<typeof UUID.Structured>;
   const bytes = new DataView(new ArrayBuffer(16));
   bytes.setBigInt64(0, BigInt(structured.getMostSignificantBits()));
@@ -87,3 +98,85 @@ export const caughtUpResponse = () => new ReadResp().setCaughtUp(new ReadResp.Ca
 export function toLogPosition(position: InstanceType<typeof ReadReq.Options.Position>): LogPosition {
   return { commit: BigInt(position.getCommitPosition()), prepare: BigInt(position.getPreparePosition()) };
 }
+
+/**
+ * An error status with EventStoreDB's `exception` trailer (and whatever else it adds), which
+ * is how the client tells its errors apart (RpcExceptions.cs).
+ */
+export function serviceError(code: status, details: string, trailers: Record<string, string> = {}) {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
+  return Object.assign(new Error(details), { code, details, metadata }) as ServiceError;
+}
+
+export const streamDeletedError = (stream: string) =>
+  serviceError(status.FAILED_PRECONDITION, `Event stream '${stream}' is deleted.`, {
+    exception: "stream-deleted",
+    "stream-name": stream,
+  });
+
+export const timeoutError = (message: string) =>
+  serviceError(status.ABORTED, `Operation timed out: ${message}`);
+
+export const maxAppendSizeError = (limit: number) =>
+  serviceError(status.INVALID_ARGUMENT, `Maximum Append Size of ${limit} Exceeded.`, {
+    exception: "maximum-append-size-exceeded",
+    "maximum-append-size": String(limit),
+  });
+
+/**
+ * BatchAppend's errors are `google.rpc.Status` messages in the answer, their details one of the
+ * client's messages packed in an Any (Status.cs): the client unpacks them by type name.
+ */
+function rpcStatus(code: status, message: string, details: { serializeBinary(): Uint8Array }, type: string) {
+  const any = new anyPb.Any();
+  any.pack(details.serializeBinary(), `event_store.client.${type}`);
+  // google.rpc.Code and gRPC's status codes are the same numbers.
+  return new statusPb.Status()
+    .setCode(code as number as statusPb.Status.AsObject["code"])
+    .setMessage(message)
+    .setDetails(any);
+}
+
+export const batchStatus = {
+  timeout: () => rpcStatus(status.DEADLINE_EXCEEDED, "Timeout", new sharedPb.Timeout(), "Timeout"),
+  streamDeleted: (stream: string) =>
+    rpcStatus(
+      status.NOT_FOUND,
+      "StreamDeleted",
+      new sharedPb.StreamDeleted().setStreamIdentifier(streamIdentifier(stream)),
+      "StreamDeleted",
+    ),
+  maxAppendSize: (limit: number) =>
+    rpcStatus(
+      status.INVALID_ARGUMENT,
+      "MaximumAppendSizeExceeded",
+      new sharedPb.MaximumAppendSizeExceeded().setMaxappendsize(limit),
+      "MaximumAppendSizeExceeded",
+    ),
+  badRequest: (message: string) =>
+    rpcStatus(
+      status.INVALID_ARGUMENT,
+      "BadRequest",
+      new sharedPb.BadRequest().setMessage(message),
+      "BadRequest",
+    ),
+  /** WrongExpectedVersion.Create: the stream's revision (or none), and what was expected. */
+  wrongExpectedVersion(current: bigint | undefined, expected: ExpectedState) {
+    const wrong = new sharedPb.WrongExpectedVersion();
+    if (current === undefined) wrong.setCurrentNoStream(new emptyPb.Empty());
+    else wrong.setCurrentStreamRevision(current.toString());
+    if (expected === "any") wrong.setExpectedAny(new emptyPb.Empty());
+    else if (expected === "no_stream") wrong.setExpectedNoStream(new emptyPb.Empty());
+    else if (expected === "stream_exists") wrong.setExpectedStreamExists(new emptyPb.Empty());
+    else wrong.setExpectedStreamPosition(expected.revision.toString());
+    return rpcStatus(status.ALREADY_EXISTS, "WrongExpectedVersion", wrong, "WrongExpectedVersion");
+  },
+};
+
+export const allStreamPosition = (position: LogPosition) =>
+  new sharedPb.AllStreamPosition()
+    .setCommitPosition(position.commit.toString())
+    .setPreparePosition(position.prepare.toString());
+
+export const googleEmpty = () => new emptyPb.Empty();

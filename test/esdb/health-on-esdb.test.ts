@@ -36,7 +36,7 @@ describe("/health/ready of a projector on EventStoreDB", () => {
 
   it("checks the event store beside the database: 503 while the server is away, 200 when it is back", async () => {
     expect(await ready()).toEqual({ status: 200, eventStore: "up" });
-    const restarting = double.restart(4_000);
+    const restarting = double.restart({ pauseMs: 4_000 });
     await expect.poll(ready, { timeout: 3_500, interval: 100 }).toEqual({ status: 503, eventStore: "down" });
     await restarting;
     await expect.poll(ready, { timeout: 15_000, interval: 100 }).toEqual({ status: 200, eventStore: "up" });

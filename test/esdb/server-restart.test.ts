@@ -1,5 +1,3 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basketStreamPrefix } from "../../src/aggregates/basket/index.js";
@@ -12,6 +10,7 @@ import { productPopularityProjection } from "../../src/projections/product-popul
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
 import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js";
 import { openTestDatabase } from "../support/databases.js";
+import { capturedLog } from "../support/log-lines.js";
 import { projectionCaughtUp } from "../support/read-model.js";
 
 /** Needs the double: only it can be made to go away and come back on cue. */
@@ -19,16 +18,7 @@ describe("a projection on EventStoreDB when the server restarts", () => {
   let double: EsdbDouble;
   let store: EsdbEventStore;
   let database: Database;
-  const logged: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "info" },
-    new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(JSON.parse(String(chunk)));
-        done();
-      },
-    }),
-  );
+  const { log, lines: logged } = capturedLog();
 
   beforeAll(async () => {
     double = await startEsdbDouble();

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidCheckpoint, WrongExpectedRevision } from "../../src/eventstore/errors.js";
+import { DuplicateEventId, InvalidCheckpoint, WrongExpectedRevision } from "../../src/eventstore/errors.js";
 import type { Checkpoint, EventStore, NewEvent, RecordedEvent } from "../../src/eventstore/port.js";
 
 /** Every backend passes this suite: it is what the rest of the service relies on. */
@@ -133,6 +133,45 @@ export function eventStoreContract(backend: string, open: () => Promise<EventSto
         expect((await store.readStream(name)).map((e) => e.recordedAt)).toEqual(
           result.events.map((e) => e.recordedAt),
         );
+      });
+
+      it("takes an event id in capitals and reads it back in lowercase", async () => {
+        const name = stream();
+        const id = randomUUID();
+        const result = await store.append(name, [event(1, { id: id.toUpperCase() })], "no_stream");
+        expect(result.events[0]?.id).toBe(id);
+        expect((await store.readStream(name))[0]?.id).toBe(id);
+      });
+
+      it("refuses an event id that is not a UUID, writing nothing", async () => {
+        const name = stream();
+        await expect(store.append(name, [event(1, { id: "order-1" })], "no_stream")).rejects.toThrow();
+        expect(await store.readStream(name)).toEqual([]);
+      });
+
+      it("refuses the ids of events in the stream at a stale revision, as a stale revision", async () => {
+        const name = stream();
+        const [first, second] = [randomUUID(), randomUUID()];
+        await store.append(name, [event(1, { id: first }), event(2, { id: second })], "no_stream");
+        // The same append again: a retry of one that was written.
+        const again = [event(1, { id: first }), event(2, { id: second })];
+        await expect(store.append(name, again, "no_stream")).rejects.toMatchObject({
+          name: "WrongExpectedRevision",
+          expected: "no_stream",
+          actual: 1n,
+        });
+        await expect(store.append(name, [event(2, { id: second })], 0n)).rejects.toBeInstanceOf(
+          WrongExpectedRevision,
+        );
+        expect((await store.readStream(name)).map((e) => e.id)).toEqual([first, second]);
+      });
+
+      it("refuses with any the id of an event stored already, writing nothing", async () => {
+        const name = stream();
+        const id = randomUUID();
+        await store.append(name, [event(1, { id })], "no_stream");
+        await expect(store.append(name, [event(1, { id })], "any")).rejects.toBeInstanceOf(DuplicateEventId);
+        expect((await store.readStream(name)).map((e) => e.id)).toEqual([id]);
       });
 
       it("refuses an empty append", async () => {
@@ -275,7 +314,7 @@ export function eventStoreContract(backend: string, open: () => Promise<EventSto
 
       it("hands out the same checkpoints as append did", async () => {
         const prefix = `same-${randomUUID()}-`;
-        const appended = await store.append(stream(prefix), [event(1), event(2)], "no_stream");
+        const appended = await store.append(stream(prefix), [event(1), event(2), event(3)], "no_stream");
         const read = await readEverything(prefix);
         expect(read).toEqual(appended.events);
       });

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
-import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js";
-import type { MemoryLogOptions } from "../esdb-double/memory-log.js";
+import { EsdbEventStore, type EsdbEventStoreOptions } from "../../src/eventstore/esdb/esdb-event-store.js";
+import { type EsdbDouble, type EsdbDoubleOptions, startEsdbDouble } from "../esdb-double/esdb-double.js";
 
 /**
  * A real EventStoreDB to test against (docs/eventstoredb.md), e.g. `esdb://localhost:2113?tls=false`.
@@ -15,12 +14,12 @@ export interface TestEsdb {
   double: EsdbDouble | undefined;
   /** This test file's streams are `<namespace><stream>`, so files sharing a real server never meet. */
   namespace: string;
-  openStore(): EsdbEventStore;
+  openStore(options?: Omit<EsdbEventStoreOptions, "namespace">): EsdbEventStore;
   stop(): Promise<void>;
 }
 
-/** EventStoreDB for one test file: the real one of ESDB_URL, or a double on a free port. */
-export async function startTestEsdb(options: MemoryLogOptions = {}): Promise<TestEsdb> {
+/** EventStoreDB for one test file: the real one of ESDB_URL, or a double on a free port (with these options). */
+export async function startTestEsdb(options: EsdbDoubleOptions = {}): Promise<TestEsdb> {
   const double = realEsdbUrl ? undefined : await startEsdbDouble(options);
   const url = realEsdbUrl ?? (double as EsdbDouble).url;
   const namespace = `t${randomUUID().slice(0, 8)}.`;
@@ -28,7 +27,7 @@ export async function startTestEsdb(options: MemoryLogOptions = {}): Promise<Tes
     url,
     double,
     namespace,
-    openStore: () => EsdbEventStore.connect(url, { namespace }),
+    openStore: (options = {}) => EsdbEventStore.connect(url, { ...options, namespace }),
     stop: async () => double?.stop(),
   };
 }

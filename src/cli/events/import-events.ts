@@ -3,6 +3,7 @@ import { productStreamPrefix } from "../../aggregates/product/index.js";
 import { toBasketEvent, toProductEvent, UnreadableEvent } from "../../events/index.js";
 import { type ImportedEvent, InvalidEventLine, parseEventLine } from "../../eventstore/event-line.js";
 import type { EventStore, ExpectedRevision, NewEvent } from "../../eventstore/port.js";
+import { appendInParts } from "./append-in-parts.js";
 import type { Progress } from "./progress.js";
 
 export interface ImportOptions {
@@ -38,7 +39,8 @@ interface Numbered {
  * Each append then names the exact revision it continues: should anything else write to a stream
  * meanwhile, the append fails loudly instead of interleaving.
  *
- * A stream's consecutive lines go in one append. Appends of different streams are handed to the
+ * A stream's consecutive lines go in one append (in parts when they are more bytes than the
+ * store takes at once: append-in-parts.ts). Appends of different streams are handed to the
  * store together, in line order, up to the next line of a stream already in hand; the store
  * writes them in that order with one transaction at a time (see open-store.ts), so the log
  * keeps the file's order even where streams interleave.
@@ -173,18 +175,18 @@ async function appendInLineOrder(
   let written = 0;
   let wave: Numbered[][] = [];
   const send = async () => {
-    const outcomes = await Promise.allSettled(
+    const outcomes = await Promise.all(
       wave.map((run) => {
         const first = (run[0] as Numbered).event;
         const expected: ExpectedRevision = first.revision === 0n ? "no_stream" : first.revision - 1n;
-        return store.append(first.stream, run.map(toNewEvent), expected);
+        return appendInParts(store, first.stream, run.map(toNewEvent), expected);
       }),
     );
     let refused: { run: Numbered[]; reason: string } | undefined;
     outcomes.forEach((outcome, i) => {
-      const run = wave[i] as Numbered[];
-      if (outcome.status === "fulfilled") written += run.length;
-      else refused ??= { run, reason: (outcome.reason as Error).message };
+      written += outcome.written;
+      if (outcome.error !== undefined)
+        refused ??= { run: wave[i] as Numbered[], reason: (outcome.error as Error).message };
     });
     wave = [];
     return refused;

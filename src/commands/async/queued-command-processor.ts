@@ -92,6 +92,6 @@ export class QueuedCommandProcessor {
   }
 }
 
-/** Failures that may not happen on another try. */
+/** Failures that may not happen on another try (an unknown outcome is found out by trying again). */
 const isPassing = (outcome: Exclude<CommandOutcome, { ok: true }>) =>
-  outcome.kind === "unavailable" || outcome.code === "write_conflict";
+  outcome.kind === "unavailable" || outcome.kind === "timeout" || outcome.code === "write_conflict";

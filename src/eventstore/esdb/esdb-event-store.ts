@@ -3,22 +3,30 @@ import {
   type AllStreamSubscription,
   ANY,
   type AppendExpectedRevision,
+  BACKWARDS,
   END,
   type RecordedEvent as EsdbRecordedEvent,
   EventStoreDBClient,
-  type JSONType,
-  jsonEvent,
   NO_STREAM,
+  NotLeaderError,
   type Position,
+  type ReadStreamOptions,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
   streamNameFilter,
-  WrongExpectedVersionError,
 } from "@eventstore/db-client";
-import { v7 as uuidv7 } from "uuid";
-import { WrongExpectedRevision } from "../errors.js";
+import type { Logger } from "pino";
+import {
+  AppendTooLarge,
+  CheckpointNotInLog,
+  DuplicateEventId,
+  StreamDeleted,
+  WrongExpectedRevision,
+} from "../errors.js";
 import type {
   AppendResult,
+  Checkpoint,
   EventStore,
   ExpectedRevision,
   FollowOptions,
@@ -30,7 +38,10 @@ import type {
   RecordedEvent,
 } from "../port.js";
 import { toCheckpoint, toPosition } from "./esdb-checkpoint.js";
-import { fromEsdbMetadata, toEsdbMetadata } from "./esdb-metadata.js";
+import { isUnreadablePosition, toAppendError } from "./esdb-errors.js";
+import { fromEsdbMetadata } from "./esdb-metadata.js";
+import { defaultMaxAppendSize, proposeEvents } from "./esdb-proposed-events.js";
+import { SkippedRecords, type SkipReason, skipReason } from "./skipped-records.js";
 import { SubscriptionBatches } from "./subscription-batches.js";
 
 /** What a server too old to tell a stream read's `$all` position sends instead (-1 as uint64). */
@@ -42,22 +53,26 @@ export interface EsdbEventStoreOptions {
    * can share one server: stream `basket-1` is `<namespace>basket-1` there. Empty by default.
    */
   namespace?: string;
+  /** Where the adapter says (once per kind) that it passes over records that are not events of this service. */
+  log?: Pick<Logger, "warn">;
 }
 
 /**
  * The event store on EventStoreDB (`@eventstore/db-client`, gRPC): one stream per basket, the
  * global log is `$all` without the system streams (`$…`), and a checkpoint is an event's `$all`
  * position (commit and prepare). Revisions and positions are bigint throughout, as the client
- * hands them over.
+ * hands them over. docs/eventstoredb.md tells what a deployment needs to know.
  */
 export class EsdbEventStore implements EventStore {
   readonly #namespace: string;
+  readonly #skipped: SkippedRecords;
 
   constructor(
     private readonly client: EventStoreDBClient,
     options: EsdbEventStoreOptions = {},
   ) {
     this.#namespace = options.namespace ?? "";
+    this.#skipped = new SkippedRecords(options.log);
   }
 
   /** `esdb://host:2113?tls=false` and the other forms the client's connection string takes. */
@@ -65,94 +80,112 @@ export class EsdbEventStore implements EventStore {
     return new EsdbEventStore(EventStoreDBClient.connectionString(url), options);
   }
 
+  /** Records of the log passed over so far, by reason: not events of this service. */
+  get skippedRecords(): Readonly<Record<SkipReason, number>> {
+    return this.#skipped.counts;
+  }
+
+  /**
+   * One append call; its answer holds the last revision and position, which is all a one-event
+   * append needs. The positions of the others are read back from the leader, where the write
+   * is sure to be visible (a follower may not have it yet).
+   *
+   * EventStoreDB takes a repeated event id as a retry: with `any`, or an expected revision the
+   * stream has passed, it answers success and the original revision without writing. Ids the
+   * adapter makes are new; when the caller gives ids, the stream's revision is read first (from
+   * the leader), so that such an answer is told apart and refused as the port promises.
+   */
   async append(
     stream: string,
     events: NewEvent[],
     expectedRevision: ExpectedRevision,
   ): Promise<AppendResult> {
-    if (events.length === 0) throw new Error(`Nothing to append to ${stream}`);
-    const ids = events.map((event) => event.id ?? uuidv7());
-    // EventStoreDB would take them; the port promises that an event id is the one event's.
-    if (new Set(ids).size < ids.length)
-      throw new Error(`Cannot append to ${stream}: an event id appears twice`);
-    const proposed = events.map((event, i) =>
-      jsonEvent({
-        id: ids[i] as string,
-        type: event.type,
-        data: event.data as JSONType,
-        metadata: toEsdbMetadata(event.metadata, event.recordedAt),
-      }),
-    );
-    let last: bigint;
+    const proposed = proposeEvents(stream, events, new Date());
+    // The server would refuse it too, once it had all of it.
+    if (proposed.bytes > defaultMaxAppendSize)
+      throw new AppendTooLarge(stream, proposed.bytes, defaultMaxAppendSize);
+    const name = this.#namespace + stream;
+    const before = proposed.idsGiven ? await this.lastRevision(stream) : undefined;
+    if (before !== undefined && expectedRevision !== "any" && before !== expectedRevision)
+      throw new WrongExpectedRevision(stream, expectedRevision, before);
+    const started = performance.now();
+    let answer: Awaited<ReturnType<EventStoreDBClient["appendToStream"]>>;
     try {
-      const result = await this.client.appendToStream(this.#namespace + stream, proposed, {
+      answer = await this.client.appendToStream(name, proposed.toSend, {
         expectedRevision: toExpectedRevision(expectedRevision),
       });
-      last = result.nextExpectedRevision;
     } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
-      const actual = error.actualVersion;
-      throw new WrongExpectedRevision(
-        stream,
-        expectedRevision,
-        typeof actual === "bigint" ? actual : "no_stream",
-      );
+      throw toAppendError(error, stream, expectedRevision, performance.now() - started, proposed.bytes);
     }
-    // The answer holds the last revision and position only: the events as the server recorded
-    // them (each one's position, its time) are read back.
-    const recorded = await this.readStream(stream, last - BigInt(events.length) + 1n, events.length);
-    if (recorded.map((event) => event.id).join() !== ids.join())
-      throw new Error(`${stream}: the events read back after the append are not the ones written`);
+    const last = answer.nextExpectedRevision;
+    if (typeof before === "bigint" && last <= before) throw new DuplicateEventId(stream, proposed.ids);
+    const first = last - BigInt(events.length) + 1n;
+    const positions =
+      events.length === 1 && answer.position
+        ? [answer.position]
+        : await this.positionsOf(stream, first, proposed.ids);
+    const recorded = proposed.asRead.map(
+      (event, i): RecordedEvent => ({
+        ...event,
+        id: proposed.ids[i] as string,
+        stream,
+        revision: first + BigInt(i),
+        position: (positions[i] as Position).commit,
+        checkpoint: toCheckpoint(positions[i] as Position),
+      }),
+    );
     const final = recorded.at(-1) as RecordedEvent;
     return { revision: final.revision, position: final.position, events: recorded };
   }
 
-  async readStream(stream: string, fromRevision = 0n, maxCount?: number): Promise<RecordedEvent[]> {
-    const read = this.client.readStream(this.#namespace + stream, {
-      fromRevision: fromRevision === 0n ? START : fromRevision,
-      ...(maxCount === undefined ? {} : { maxCount }),
-    });
-    const events: RecordedEvent[] = [];
-    try {
-      for await (const resolved of read) if (resolved.event) events.push(this.toRecorded(resolved.event));
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
-    return events;
+  async readStream(stream: string, fromRevision = 0n): Promise<RecordedEvent[]> {
+    const events = await this.readRaw(stream, { fromRevision: fromRevision === 0n ? START : fromRevision });
+    return events.flatMap((event) => this.toRecorded(event) ?? []);
   }
 
   /**
    * The client reads `$all` without a filter, so the events of other streams are skipped here,
    * reading a chunk at a time until the page is full or the log ends (`follow` filters on the
    * server instead). Each chunk is read to its end: a read cancelled half-way leaves the client a
-   * call that never finishes, which `close` would then wait for.
+   * call that never finishes, which `close` would then wait for. A read from a checkpoint starts
+   * with the event there: when nothing is there, the log does not hold the checkpoint.
    */
   async readAll({ after, limit, streamPrefix }: ReadAllOptions): Promise<ReadAllPage> {
     const chunk = Math.min(Math.max(limit + 1, 64), 10_000);
     const events: RecordedEvent[] = [];
     let from = after ? toPosition(after) : undefined;
-    for (;;) {
+    for (let first = true; ; first = false) {
       let read = 0;
       let last: Position | undefined;
       const reading = this.client.readAll({ fromPosition: from ?? START, maxCount: chunk });
-      for await (const { event } of reading as AsyncIterable<AllStreamResolvedEvent>) {
-        read++;
-        if (!event) continue;
-        // A read from a position starts with the event at it, which the reader has already seen.
-        const seen = from !== undefined && !isAfter(event.position, from);
-        last = event.position;
-        if (!seen && events.length < limit && this.isOurs(event.streamId, streamPrefix))
-          events.push(this.toRecorded(event));
+      try {
+        for await (const { event } of reading as AsyncIterable<AllStreamResolvedEvent>) {
+          read++;
+          if (!event) continue;
+          // The event at the position itself the reader has seen already.
+          const seen = from !== undefined && !isAfter(event.position, from);
+          last = event.position;
+          if (seen || events.length >= limit || !this.isOurs(event.streamId, streamPrefix)) continue;
+          const recorded = this.toRecorded(event);
+          if (recorded) events.push(recorded);
+        }
+      } catch (error) {
+        throw after && first && isUnreadablePosition(error) ? betweenRecords(after) : error;
       }
+      if (after && first && read === 0) throw pastTheEnd(after);
       if (events.length >= limit || read < chunk || !last) break;
       from = last;
     }
     return { events, checkpoint: events.at(-1)?.checkpoint ?? after };
   }
 
-  /** A catch-up subscription to `$all`, filtered by stream prefix on the server. */
+  /**
+   * A catch-up subscription to `$all`, filtered by stream prefix on the server. A subscription
+   * from a position past the end of the log would wait there (24.10 passes over every event up
+   * to it): the position is first read, to stop with CheckpointNotInLog instead.
+   */
   async *follow({ after, limit, streamPrefix, signal }: FollowOptions): AsyncGenerator<LogPage> {
+    if (after) await this.checkInLog(after);
     const subscription = this.client.subscribeToAll({
       fromPosition: after ? toPosition(after) : START,
       filter: this.ourStreams(streamPrefix),
@@ -160,10 +193,14 @@ export class EsdbEventStore implements EventStore {
     const batches = new SubscriptionBatches(subscription, limit, signal);
     try {
       for (let batch = await batches.next(); batch; batch = await batches.next()) {
-        const events = batch.flatMap((resolved) => (resolved.event ? [this.toRecorded(resolved.event)] : []));
+        const events = batch.flatMap((resolved) =>
+          resolved.event ? (this.toRecorded(resolved.event) ?? []) : [],
+        );
         const last = events.at(-1);
         if (last) yield { events, checkpoint: last.checkpoint };
       }
+    } catch (error) {
+      throw after && isUnreadablePosition(error) ? betweenRecords(after) : error;
     } finally {
       await batches.close();
     }
@@ -208,6 +245,63 @@ export class EsdbEventStore implements EventStore {
     await this.client.dispose();
   }
 
+  /** Throws CheckpointNotInLog unless a record of the log starts at the checkpoint. */
+  private async checkInLog(checkpoint: Checkpoint): Promise<void> {
+    let read = 0;
+    try {
+      for await (const _ of this.client.readAll({ fromPosition: toPosition(checkpoint), maxCount: 1 }))
+        read++;
+    } catch (error) {
+      throw isUnreadablePosition(error) ? betweenRecords(checkpoint) : error;
+    }
+    if (read === 0) throw pastTheEnd(checkpoint);
+  }
+
+  /** The stream's last revision as the leader has it; "no_stream" when it has none (or was soft-deleted). */
+  private async lastRevision(stream: string): Promise<bigint | "no_stream"> {
+    const [last] = await this.readRaw(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 }, true);
+    return last?.revision ?? "no_stream";
+  }
+
+  /** The `$all` positions of the events just appended at `first` on, checked to be those events. */
+  private async positionsOf(stream: string, first: bigint, ids: string[]): Promise<Position[]> {
+    const read = await this.readRaw(stream, { fromRevision: first, maxCount: ids.length }, true);
+    if (read.map((event) => event.id).join() !== ids.join())
+      throw new Error(`${stream}: the events read back after the append are not the ones written`);
+    return read.map((event) => checkedPosition(event));
+  }
+
+  /**
+   * A stream's records as the client gives them. `fromLeader` asks for the leader: when the
+   * client is connected to a follower, the first such read fails and the client reconnects to
+   * the leader, so it is tried once more.
+   */
+  private async readRaw(
+    stream: string,
+    options: ReadStreamOptions,
+    fromLeader = false,
+  ): Promise<EsdbRecordedEvent[]> {
+    const attempt = async () => {
+      const events: EsdbRecordedEvent[] = [];
+      const read = this.client.readStream(this.#namespace + stream, {
+        ...options,
+        requiresLeader: fromLeader,
+      });
+      for await (const resolved of read) if (resolved.event) events.push(resolved.event);
+      return events;
+    };
+    try {
+      return await attempt().catch((error) => {
+        if (fromLeader && error instanceof NotLeaderError) return attempt();
+        throw error;
+      });
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      if (error instanceof StreamDeletedError) throw new StreamDeleted(stream);
+      throw error;
+    }
+  }
+
   /** The events of this service, as a filter for the server: not EventStoreDB's own (`$…` streams). */
   private ourStreams(prefix: string | undefined) {
     const wanted = this.#namespace + (prefix ?? "");
@@ -219,8 +313,26 @@ export class EsdbEventStore implements EventStore {
     return !stream.startsWith("$") && stream.startsWith(this.#namespace + (prefix ?? ""));
   }
 
-  private toRecorded(event: EsdbRecordedEvent): RecordedEvent {
-    return toRecorded(event, event.streamId.slice(this.#namespace.length));
+  /** A record of one of our streams as the port's event; undefined (and counted) when it is not one. */
+  private toRecorded(event: EsdbRecordedEvent): RecordedEvent | undefined {
+    const reason = skipReason(event);
+    if (reason) {
+      this.#skipped.note(reason, event);
+      return undefined;
+    }
+    const position = checkedPosition(event);
+    const { metadata, recordedAt } = fromEsdbMetadata(event.metadata);
+    return {
+      id: event.id,
+      stream: event.streamId.slice(this.#namespace.length),
+      revision: event.revision,
+      position: position.commit,
+      type: event.type,
+      data: event.data as JsonValue,
+      metadata,
+      recordedAt: recordedAt ?? event.created,
+      checkpoint: toCheckpoint(position),
+    };
   }
 }
 
@@ -237,24 +349,26 @@ function isAfter(position: Position | undefined, from: Position): boolean {
   );
 }
 
-function toRecorded(event: EsdbRecordedEvent, stream: string): RecordedEvent {
+function checkedPosition(event: EsdbRecordedEvent): Position {
   const { position } = event;
   if (!position || position.commit === noPosition)
     throw new Error(
       `EventStoreDB gave no $all position for ${event.streamId}@${event.revision}: ` +
         "stream reads carry it from EventStoreDB 22.10 on",
     );
-  if (!event.isJson) throw new Error(`${event.streamId}@${event.revision} is not a JSON event`);
-  const { metadata, recordedAt } = fromEsdbMetadata(event.metadata);
-  return {
-    id: event.id,
-    stream,
-    revision: event.revision,
-    position: position.commit,
-    type: event.type,
-    data: event.data as JsonValue,
-    metadata,
-    recordedAt: recordedAt ?? event.created,
-    checkpoint: toCheckpoint(position),
-  };
+  return position;
 }
+
+const pastTheEnd = (checkpoint: Checkpoint) =>
+  new CheckpointNotInLog(
+    checkpoint,
+    "EventStoreDB's log ends before it — the server lost events it had (a database started anew, " +
+      "such as an in-memory one restarted), or the checkpoint is another server's",
+  );
+
+const betweenRecords = (checkpoint: Checkpoint) =>
+  new CheckpointNotInLog(
+    checkpoint,
+    "no record of EventStoreDB's log starts there — the log is not the one the checkpoint was " +
+      "taken in (a database started anew and written again), or the checkpoint is another server's",
+  );

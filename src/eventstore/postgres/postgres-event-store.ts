@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { appendedChannel } from "../../db/channels.js";
 import type { Database } from "../../db/database.js";
 import type { EventRow, EventStoreTables } from "../../db/event-store-tables.js";
-import { InvalidCheckpoint, WrongExpectedRevision } from "../errors.js";
+import { DuplicateEventId, InvalidCheckpoint, WrongExpectedRevision } from "../errors.js";
 import { followByPolling } from "../follow-by-polling.js";
 import type {
   AppendResult,
@@ -123,6 +123,8 @@ export class PostgresEventStore implements EventStore {
       return await this.#db.transaction().execute((trx) => appendInTransaction(trx, batch));
     } catch (error) {
       if (batch.length === 1) {
+        const duplicate = duplicateEventId(error);
+        if (duplicate) throw new DuplicateEventId((batch[0] as PendingAppend).stream, [duplicate]);
         if (!isRetryable(error)) throw error;
         return this.#db.transaction().execute((trx) => appendInTransaction(trx, batch));
       }
@@ -178,7 +180,8 @@ async function appendInTransaction(
       );
       continue;
     }
-    const ids = append.events.map((event) => event.id ?? uuidv7());
+    // PostgreSQL returns uuids in lowercase: the results are found by id.
+    const ids = append.events.map((event) => event.id?.toLowerCase() ?? uuidv7());
     append.events.forEach((event, i) => {
       rows.ids.push(ids[i] as string);
       rows.streams.push(append.stream);
@@ -225,6 +228,13 @@ function matches(expected: ExpectedRevision, revision: bigint): boolean {
   if (expected === "any") return true;
   if (expected === "no_stream") return revision === noEvents;
   return expected === revision;
+}
+
+/** The id an insert found taken (a unique violation of events.event_id), if that is what failed. */
+function duplicateEventId(error: unknown): string | undefined {
+  const { code, detail } = (error ?? {}) as { code?: unknown; detail?: unknown };
+  if (code !== "23505" || typeof detail !== "string") return undefined;
+  return /^Key \(event_id\)=\(([^)]+)\) already exists/.exec(detail)?.[1];
 }
 
 /** Deadlocks and serialisation failures: the transaction did nothing and may simply run again. */

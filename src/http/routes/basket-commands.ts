@@ -54,7 +54,7 @@ const CreateHeaders = Type.Object({
 });
 const BasketParams = Type.Object({ id: BasketId });
 const LineParams = Type.Object({ id: BasketId, sku: Sku });
-const createProblems = { 400: Problem, 409: Problem, 503: Problem, 504: Problem };
+const createProblems = { 400: Problem, 409: Problem, 410: Problem, 503: Problem, 504: Problem };
 const problems = {
   ...createProblems,
   202: CommandStatusBody,

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { appendedChannel } from "../../db/channels.js";
 import type { Tables } from "../../db/tables.js";
+import { CheckpointNotInLog } from "../../eventstore/errors.js";
 import type { Checkpoint } from "../../eventstore/port.js";
 import { type LagCounter, lagBehind, logPosition } from "../log-lag.js";
 import type { ProjectionInfo } from "../projection.js";
@@ -43,7 +44,11 @@ export async function planRedelivery(
     );
   }
   const again = await lag(from ?? null, projection.streamPrefix);
-  const ahead = await lag(checkpoint, projection.streamPrefix);
+  // A checkpoint the log no longer holds (an EventStoreDB that lost its log) is ahead of nothing.
+  const ahead = await lag(checkpoint, projection.streamPrefix).catch((error: unknown) => {
+    if (error instanceof CheckpointNotInLog) return { events: 0, seconds: 0 };
+    throw error;
+  });
   return {
     projection: projection.name,
     version: { deployed: projection.version, stored: row?.version ?? null },
