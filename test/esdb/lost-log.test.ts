@@ -15,6 +15,7 @@ import { redeliver } from "../../src/projections/rebuild/redeliver.js";
 import { type Running, serve } from "../../src/serve/serve.js";
 import { type EsdbDouble, startEsdbDouble } from "../esdb-double/esdb-double.js";
 import type { ServerVersion } from "../esdb-double/server-versions.js";
+import { seedCatalog } from "../support/catalog.js";
 import { createPostgresDatabase } from "../support/databases.js";
 import { capturedLog } from "../support/log-lines.js";
 import { projectionCaughtUp } from "../support/read-model.js";
@@ -120,6 +121,8 @@ describe("a projector whose EventStoreDB lost its log", () => {
       expect(created.ok).toBe(true);
     };
     for (let i = 0; i < 3; i++) await create();
+    // And the catalog's own stream, so that every projection has a checkpoint in the log to lose.
+    await seedCatalog(store, ["tea"]);
     const db = await openDatabase({ kind: "postgres", url: database.url });
     try {
       for (const { name } of projections) await projectionCaughtUp(db, store, name);

@@ -11,6 +11,7 @@ import {
 } from "../../src/aggregates/basket/index.js";
 import type { Database } from "../../src/db/database.js";
 import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
+import { projectionNamed } from "../../src/projections/all-projections.js";
 
 /** A basket as the read model holds it, in the shape of the domain's view. */
 export async function readModelBasket(database: Database, basketId: string) {
@@ -86,7 +87,8 @@ export async function projectionCaughtUp(
     const page = await store.readAll({
       after: (row?.checkpoint ?? undefined) as never,
       limit: 1,
-      streamPrefix: basketStreamPrefix,
+      // Each projection follows its own streams (the catalog's are products').
+      streamPrefix: projectionNamed(name).streamPrefix,
     });
     if (row && page.events.length === 0 && !page.pending) return;
     if (Date.now() > deadline) throw new Error(`${name} did not catch up in ${timeoutMs} ms`);
