@@ -14,8 +14,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
-  const headers = {};
+async function request(method, path, body, extraHeaders = {}) {
+  const headers = { ...extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(path, {
     method,
@@ -30,7 +30,8 @@ async function request(method, path, body) {
 const basket = (id) => `/baskets/${encodeURIComponent(id)}`;
 const line = (id, sku) => `${basket(id)}/items/${encodeURIComponent(sku)}`;
 
-export const createBasket = () => request("POST", "/baskets", {});
+// The token stays in the HttpOnly cookie: the page asks for it not to be in the body.
+export const createBasket = () => request("POST", "/baskets", {}, { prefer: "token=cookie" });
 /** The listed products with their prices in `currency`, every page of them. */
 export async function listProducts(currency) {
   const products = [];
@@ -59,6 +60,8 @@ export function followBasket(id, onState, onStatus) {
   const source = new EventSource(`${basket(id)}/live`);
   source.addEventListener("open", () => onStatus("live"));
   source.addEventListener("basket", (event) => onState(JSON.parse(event.data)));
+  // Too far behind to be sent each change it missed: the basket as it is now.
+  source.addEventListener("reset", (event) => onState(JSON.parse(event.data)));
   source.addEventListener("error", () =>
     onStatus(source.readyState === EventSource.CLOSED ? "gone" : "reconnecting"),
   );

@@ -8,6 +8,8 @@ import { type DestinationStream, type Logger, pino } from "pino";
 const redactedPaths = [
   "req.headers.authorization",
   "req.headers.cookie",
+  'req.headers["idempotency-key"]',
+  'headers["idempotency-key"]',
   'res.headers["set-cookie"]',
   "headers.authorization",
   "headers.cookie",

@@ -53,7 +53,7 @@ export function registerQueuedCommandsCommands(program: Command, config: () => C
   group
     .command("status")
     .description("Where a queued command is: accepted, processing, succeeded or failed.")
-    .argument("<commandId>", "the command's id (its Idempotency-Key, or the commandId of the 202 answer)")
+    .argument("<commandId>", "the command's id: the commandId of the 202 answer (its Location)")
     .action(async (commandId: string) => {
       await withNats(async (nc, prefix) => {
         const statuses = await KvCommandStatusStore.bind(nc, commandStatusBucket(prefix)).catch(() => {

@@ -17,8 +17,17 @@ export interface CachedBasket {
   state: Basket;
   /** Revision of the last event folded in; -1 when the stream does not exist. */
   revision: bigint;
-  /** Which revisions each command produced: how a retried command is recognised. */
-  commands: Map<string, { first: bigint; last: bigint }>;
+  /**
+   * Which revisions each command produced, by its idempotency key (or id), with the fingerprint of
+   * the request it came with: how a retried command is recognised, and a reused key refused.
+   */
+  commands: Map<string, AppliedCommand>;
+}
+
+export interface AppliedCommand {
+  first: bigint;
+  last: bigint;
+  fingerprint?: string | undefined;
 }
 
 /** What one command of a batch comes to, if the batch's append succeeds. */
@@ -60,13 +69,17 @@ export function planBatch(
   let state = basket.state;
   let revision = basket.revision;
   const record = (decided: readonly BasketEvent[], envelope: CommandEnvelope) => {
-    const { commandId } = envelope;
+    const { commandId, idempotency } = envelope;
     for (const event of decided) {
       state = evolve(state, event);
       const metadata = {
         commandId,
         correlationId: envelope.correlationId ?? commandId,
         causationId: commandId,
+        // The hashed key and the request's fingerprint: a retry is known by them, after any restart.
+        ...(idempotency
+          ? { idempotencyKey: idempotency.key, requestFingerprint: idempotency.fingerprint }
+          : {}),
         ...versionOf(event.type),
       };
       events.push({ ...event, metadata });
@@ -74,18 +87,25 @@ export function planBatch(
     revision += BigInt(decided.length);
   };
   for (const [index, envelope] of envelopes.entries()) {
-    const { commandId, expectedRevision } = envelope;
-    const applied = basket.commands.get(commandId);
-    const earlier = firstOfId.get(commandId);
-    if (applied) {
-      results.push({ kind: "applied before", revisions: applied });
+    const { expectedRevision } = envelope;
+    const key = dedupeKeyOf(envelope);
+    const fingerprint = envelope.idempotency?.fingerprint;
+    const applied = basket.commands.get(key);
+    const earlier = firstOfId.get(key);
+    if (applied || earlier !== undefined) {
+      const before = applied?.fingerprint ?? envelopes[earlier as number]?.idempotency?.fingerprint;
+      if (before !== undefined && fingerprint !== undefined && before !== fingerprint) {
+        results.push({ kind: "refused", failure: keyReused() });
+        continue;
+      }
+      results.push(
+        applied
+          ? { kind: "applied before", revisions: applied }
+          : { kind: "same as", index: earlier as number },
+      );
       continue;
     }
-    if (earlier !== undefined) {
-      results.push({ kind: "same as", index: earlier });
-      continue;
-    }
-    firstOfId.set(commandId, index);
+    firstOfId.set(key, index);
 
     if (expectedRevision !== undefined && expectedRevision !== revision) {
       results.push({
@@ -127,6 +147,17 @@ export function planBatch(
   return { results, events };
 }
 
+/** What recognises a command applied before: its idempotency key, or else its id. */
+export const dedupeKeyOf = (envelope: CommandEnvelope) => envelope.idempotency?.key ?? envelope.commandId;
+
+const keyReused = () =>
+  failure({
+    kind: "conflict",
+    code: "idempotency_key_reused",
+    message:
+      "This Idempotency-Key was used before for another request (another route, basket or body): use a new key for a new request.",
+  });
+
 /** The command with the catalog's word on its products, as `decide` takes it. */
 function priced(
   command: BasketCommand,
@@ -153,10 +184,15 @@ export function foldRecorded(basket: CachedBasket, recorded: RecordedEvent[]): C
   const commands = basket.commands;
   for (const event of recorded) {
     state = evolve(state, toBasketEvent(event));
-    const commandId = event.metadata.commandId;
-    if (commandId) {
-      const known = commands.get(commandId);
-      commands.set(commandId, { first: known?.first ?? event.revision, last: event.revision });
+    const { idempotencyKey, commandId, requestFingerprint } = event.metadata;
+    const key = typeof idempotencyKey === "string" ? idempotencyKey : commandId;
+    if (key) {
+      const known = commands.get(key);
+      commands.set(key, {
+        first: known?.first ?? event.revision,
+        last: event.revision,
+        fingerprint: typeof requestFingerprint === "string" ? requestFingerprint : undefined,
+      });
     }
   }
   return { state, revision: (recorded.at(-1) as RecordedEvent).revision, commands };

@@ -8,8 +8,15 @@ import type { RecordedEvent } from "../eventstore/port.js";
 
 /** A basket command on its way to a worker, with what makes it traceable and retryable. */
 export interface CommandEnvelope {
-  /** The same id on a retry: a command is applied at most once per basket. */
+  /** The server's id of the command (UUIDv7): for logs, statuses and events' metadata. */
   commandId: string;
+  /**
+   * The client's Idempotency-Key, as a keyed hash (never the key itself), and the fingerprint of
+   * the request it came with. A command with the same key is applied at most once per basket; the
+   * same key with another fingerprint is refused (`idempotency_key_reused`). Without one, the
+   * commandId is the key (a retry inside the service, e.g. a redelivered queued command).
+   */
+  idempotency?: { key: string; fingerprint: string } | undefined;
   basketId: string;
   command: BasketCommand;
   /** When set (HTTP If-Match), the command applies only at exactly this basket revision. */
@@ -54,6 +61,8 @@ export type CommandFailure = { ok: false; message: string } & (
   | { kind: "not_found"; code: "basket_not_found" }
   | { kind: "conflict"; code: "revision_mismatch"; expected: bigint; actual: bigint | null }
   | { kind: "conflict"; code: "write_conflict" }
+  /** The Idempotency-Key was used before for another request (another route, basket or body). */
+  | { kind: "conflict"; code: "idempotency_key_reused" }
   | { kind: "unavailable"; code: "overloaded" | "no_workers" | "store_unavailable" }
   /** A queued command that kept failing for a passing reason: moved to the dead letters. */
   | { kind: "unavailable"; code: "gave_up" }
@@ -90,6 +99,7 @@ export const statusOfFailure: Record<CommandFailure["code"], number> = {
   prices_changed: 409,
   revision_mismatch: 412,
   write_conflict: 409,
+  idempotency_key_reused: 422,
   overloaded: 503,
   no_workers: 503,
   store_unavailable: 503,

@@ -22,7 +22,13 @@ export interface Config {
   /** Absent without NATS_URL: then `serve --role all` runs everything in one process. */
   nats: NatsConfig | undefined;
   commands: CommandsConfig;
+  queries: QueriesConfig;
   access: AccessConfig;
+}
+
+export interface QueriesConfig {
+  /** Open baskets still empty after this long are no longer listed (GET /baskets); their events stay. */
+  hideEmptyBasketsAfterMs: number;
 }
 
 export interface HttpConfig {
@@ -91,6 +97,13 @@ export interface AccessConfig {
   adminTokens: string[];
   /** Lifetime of the basket token cookie. */
   cookieMaxAgeSeconds: number;
+  /** A basket token expires this long after it was issued (renewed on use past half of it). */
+  tokenLifetimeSeconds: number;
+  /**
+   * What Idempotency-Keys are hashed under (every API process the same); undefined: derived from
+   * the first token secret — then rotating that secret makes a retry in flight a new request.
+   */
+  idempotencySecret: string | undefined;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -98,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
   const store = storeConfig(read);
   const commandTimeoutMs = read.integer("COMMAND_TIMEOUT_MS", 5_000, 100, 600_000);
   const defaults = defaultHandlerOptions;
+  const cookieMaxAgeSeconds = read.integer("BASKET_COOKIE_MAX_AGE_SECONDS", 30 * 86_400, 60, 400 * 86_400);
   return {
     logLevel: read.oneOf("LOG_LEVEL", logLevels, "info"),
     http: httpConfig(read, commandTimeoutMs),
@@ -127,12 +141,20 @@ export function loadConfig(env: Env = process.env): Config {
         retryDelayMs: read.integer("ASYNC_RETRY_DELAY_MS", 1_000, 1, 600_000),
       },
     },
+    queries: {
+      hideEmptyBasketsAfterMs:
+        read.integer("EMPTY_BASKETS_HIDDEN_AFTER_SECONDS", 86_400, 0, 86_400 * 365) * 1000,
+    },
     access: {
       tokenSecrets: read.secrets("BASKET_TOKEN_SECRETS", (secret) =>
         secret.length < minSecretLength ? `a secret has at least ${minSecretLength} characters` : undefined,
       ),
       adminTokens: read.secrets("ADMIN_TOKENS", adminTokenProblem) ?? [],
-      cookieMaxAgeSeconds: read.integer("BASKET_COOKIE_MAX_AGE_SECONDS", 30 * 86_400, 60, 400 * 86_400),
+      cookieMaxAgeSeconds,
+      tokenLifetimeSeconds: read.integer("BASKET_TOKEN_TTL_SECONDS", cookieMaxAgeSeconds, 60, 400 * 86_400),
+      idempotencySecret: read.secrets("IDEMPOTENCY_KEY_SECRET", (secret) =>
+        secret.length < minSecretLength ? `a secret has at least ${minSecretLength} characters` : undefined,
+      )?.[0],
     },
   };
 }
@@ -293,6 +315,15 @@ function httpLimits(read: EnvReader, commandTimeoutMs: number): HttpLimits {
       windowMs: read.integer("RATE_LIMIT_WINDOW_MS", d.rateLimit.windowMs, 1_000, 86_400_000),
     },
     maxInFlight: read.integer("MAX_IN_FLIGHT_REQUESTS", d.maxInFlight, 0, 1_000_000),
+    createRateLimit: {
+      max: read.integer("CREATE_RATE_LIMIT_MAX", d.createRateLimit.max, 0, 10_000_000),
+      windowMs: read.integer("CREATE_RATE_LIMIT_WINDOW_MS", d.createRateLimit.windowMs, 1_000, 86_400_000),
+    },
+    live: {
+      maxPerBasket: read.integer("LIVE_MAX_STREAMS_PER_BASKET", d.live.maxPerBasket, 0, 100_000),
+      maxPerClient: read.integer("LIVE_MAX_STREAMS_PER_CLIENT", d.live.maxPerClient, 0, 1_000_000),
+      maxReplayEvents: read.integer("LIVE_MAX_REPLAY_EVENTS", d.live.maxReplayEvents, 0, 1_000_000),
+    },
     pressure: {
       maxEventLoopDelayMs: read.integer(
         "PRESSURE_MAX_EVENT_LOOP_DELAY_MS",

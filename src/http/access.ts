@@ -1,7 +1,7 @@
 import cookie from "@fastify/cookie";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AdminTokens } from "../access/admin-tokens.js";
-import type { BasketTokens } from "../access/basket-tokens.js";
+import type { BasketTokens, VerifiedToken } from "../access/basket-tokens.js";
 import { sendProblem } from "./problem.js";
 
 /**
@@ -17,8 +17,11 @@ import { sendProblem } from "./problem.js";
  */
 export type Access = "public" | "basket" | "basket-holder" | "admin";
 
-/** Who the caller proved to be. */
-export type Caller = { kind: "anyone" } | { kind: "basket"; basketId: string } | { kind: "admin" };
+/** Who the caller proved to be; a basket's holder by the `Authorization` header or the cookie. */
+export type Caller =
+  | { kind: "anyone" }
+  | { kind: "basket"; basketId: string; via: "header" | "cookie"; token: VerifiedToken }
+  | { kind: "admin" };
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -41,7 +44,11 @@ export interface AccessOptions {
   cookieMaxAgeSeconds: number;
 }
 
-type Refusal = { status: 401 | 403; code: "missing_token" | "invalid_token" | "forbidden"; detail: string };
+type Refusal = {
+  status: 401 | 403 | 415;
+  code: "missing_token" | "invalid_token" | "forbidden" | "cross_site_request" | "unsupported_media_type";
+  detail: string;
+};
 
 const anyone: Caller = { kind: "anyone" };
 const admin: Caller = { kind: "admin" };
@@ -76,6 +83,8 @@ export async function registerAccess(
   app.decorateReply("grantBasket", function (this: FastifyReply, basketId: string) {
     if (!options) throw new Error("No basket tokens configured.");
     const token = options.tokens.issue(basketId);
+    // An answer that carries a token is never stored by a cache on the way.
+    this.header("cache-control", "no-store");
     this.setCookie(basketTokenCookie, token, {
       // The browser sends it to this basket's routes only (/baskets/<id> and below).
       path: `/baskets/${basketId}`,
@@ -96,6 +105,11 @@ export async function registerAccess(
     const decision = authorize(access, request, options);
     if ("kind" in decision) {
       request.caller = decision;
+      const forged = decision.kind === "basket" && decision.via === "cookie" ? crossSite(request) : undefined;
+      if (forged) return sendProblem(reply, forged.code, forged.detail);
+      // A token past half its life is renewed on use: the answer carries a fresh one.
+      if (decision.kind === "basket" && options.tokens.dueForRenewal(decision.token))
+        reply.header("basket-token", reply.grantBasket(decision.basketId));
       return;
     }
     const error = decision.code === "invalid_token" ? ', error="invalid_token"' : "";
@@ -131,19 +145,50 @@ function authorize(
         : `This route needs the basket's token: \`Authorization: Bearer <token>\` or the ${basketTokenCookie} cookie.`,
     );
   }
-  const basketId = tokens.verify(token);
-  if (basketId === undefined) {
+  const verified = tokens.verify(token);
+  if (verified === undefined) {
     const why =
       access === "admin" && !adminTokens.configured
         ? "No operator credential is configured on this server (ADMIN_TOKENS)."
-        : "The token is not one this service issued.";
+        : "The token is not one this service issued, or it has expired.";
     return refusal(401, "invalid_token", why);
   }
+  const { basketId } = verified;
   if (access === "admin")
     return refusal(403, "forbidden", "A basket's token does not open the operator's routes.");
   if (access === "basket" && basketId !== (request.params as { id?: string }).id)
     return refusal(403, "forbidden", "The token is another basket's.");
-  return { kind: "basket", basketId };
+  return { kind: "basket", basketId, via: presented === undefined ? "cookie" : "header", token: verified };
+}
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * A write a browser was made to send from another site, riding on the basket's cookie (CSRF):
+ * refused before anything is read. SameSite=Strict keeps the cookie off most such requests; this
+ * holds for the rest (a browser without it, a same-site but other-origin page). A cookie's writes
+ * come from this origin (Sec-Fetch-Site, else Origin) and carry JSON — which a plain HTML form
+ * cannot send — or nothing at all. A client with the token in `Authorization` is no browser being
+ * tricked: it is not asked.
+ */
+function crossSite(request: FastifyRequest): Refusal | undefined {
+  if (!unsafeMethods.has(request.method)) return undefined;
+  const site = request.headers["sec-fetch-site"];
+  const origin = request.headers.origin;
+  const own = `${request.protocol}://${request.host}`;
+  if (
+    (site !== undefined && site !== "same-origin" && site !== "none") ||
+    (origin !== undefined && origin !== own)
+  )
+    return refusal(403, "cross_site_request", "A write with the basket's cookie must come from this site.");
+  const type = request.headers["content-type"];
+  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
+    return refusal(
+      415,
+      "unsupported_media_type",
+      "A write with the basket's cookie takes application/json only.",
+    );
+  return undefined;
 }
 
 const refusal = (status: Refusal["status"], code: Refusal["code"], detail: string): Refusal => ({

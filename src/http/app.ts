@@ -16,6 +16,7 @@ import { commandStatusRoutes } from "./routes/command-status.js";
 import { demoPage } from "./routes/demo-page.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface HttpAppOptions {
@@ -59,6 +60,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.addSchema(Problem);
   app.addSchema(BasketBody);
   app.addSchema(CreatedBasketBody);
+  await registerSecurityHeaders(app);
   // In this order, as onRequest hooks: shed and rate-limit first, then check the token.
   const notFoundGuard = await registerLimits(app, limits);
   registerProblemHandlers(app, notFoundGuard);
@@ -86,12 +88,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   await app.register(swaggerUi, { routePrefix: docsPrefix });
 
-  if (options.commands) await app.register(basketCommandRoutes, options.commands);
+  if (options.commands)
+    await app.register(basketCommandRoutes, { createRateLimit: limits.createRateLimit, ...options.commands });
   const asyncCommands = options.commands?.asyncCommands;
   if (asyncCommands) await app.register(commandStatusRoutes, { statuses: asyncCommands.statuses });
   if (options.queries) await app.register(basketQueryRoutes, options.queries);
   if (options.catalog) await app.register(catalogRoutes, options.catalog);
-  if (options.live) await app.register(basketLiveRoutes, options.live);
+  if (options.live) await app.register(basketLiveRoutes, { limits: limits.live, ...options.live });
   if (options.commands && options.live) await app.register(demoPage);
   if (options.metrics) await app.register(metricsRoute, { registry: options.metrics });
   if (options.readiness) await app.register(healthRoutes, { readiness: options.readiness });

@@ -28,11 +28,13 @@ export const BasketBody = Type.Object(
 export const CreatedBasketBody = Type.Object(
   {
     ...BasketBody.properties,
-    token: Type.String({
-      description:
-        "The basket's token: every other command and query on it needs it, as `Authorization: Bearer <token>` " +
-        "or the basket_token cookie this answer also sets.",
-    }),
+    token: Type.Optional(
+      Type.String({
+        description:
+          "The basket's token: every other command and query on it needs it, as `Authorization: Bearer <token>` " +
+          "or the basket_token cookie this answer also sets. Left out when asked for with `Prefer: token=cookie`.",
+      }),
+    ),
   },
   { $id: "CreatedBasket" },
 );
@@ -44,7 +46,8 @@ export const CreatedBasketBody = Type.Object(
 export function replyWithOutcome(
   reply: FastifyReply,
   outcome: CommandOutcome,
-  created?: { token: string },
+  /** A create's answer: 201, with the token unless the client asked for the cookie only. */
+  created?: { token?: string },
 ): FastifyReply {
   if (outcome.ok) return replyWithBasket(reply, outcome, created);
   if (outcome.kind === "unavailable") reply.header("retry-after", "1");
@@ -76,7 +79,7 @@ export const basketAfter = (outcome: CommandSuccess) => ({
 function replyWithBasket(
   reply: FastifyReply,
   outcome: CommandSuccess,
-  created: { token: string } | undefined,
+  created: { token?: string } | undefined,
 ): FastifyReply {
   reply.code(created ? 201 : 200).header("etag", `"${outcome.revision}"`);
   if (outcome.position !== null) reply.header("x-global-position", outcome.position.toString());

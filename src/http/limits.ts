@@ -17,6 +17,10 @@ export interface HttpLimits {
   rateLimit: { max: number; windowMs: number };
   /** Requests being answered at once; beyond, 503 at once. */
   maxInFlight: number;
+  /** Creates per client per window: lower than the rest, so no client fills the service with empty baskets. */
+  createRateLimit: { max: number; windowMs: number };
+  /** Live basket streams (GET /baskets/:id/live), which stay open and so count apart. */
+  live: LiveLimits;
   /** @fastify/under-pressure: beyond any of these (0: not checked), 503 at once. */
   pressure: {
     maxEventLoopDelayMs: number;
@@ -29,6 +33,15 @@ export interface HttpLimits {
   };
 }
 
+export interface LiveLimits {
+  /** Streams open at once on one basket (0: no limit); beyond, 429. */
+  maxPerBasket: number;
+  /** Streams open at once from one client address (0: no limit); beyond, 429. */
+  maxPerClient: number;
+  /** A client resuming further behind than this many events gets one `reset` with the basket as it is. */
+  maxReplayEvents: number;
+}
+
 export const defaultHttpLimits: HttpLimits = {
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 30_000,
@@ -36,6 +49,8 @@ export const defaultHttpLimits: HttpLimits = {
   keepAliveTimeoutMs: 72_000,
   rateLimit: { max: 1_000, windowMs: 60_000 },
   maxInFlight: 5_000,
+  createRateLimit: { max: 60, windowMs: 60_000 },
+  live: { maxPerBasket: 10, maxPerClient: 50, maxReplayEvents: 100 },
   pressure: {
     maxEventLoopDelayMs: 1_000,
     maxEventLoopUtilization: 0,

@@ -17,15 +17,20 @@ const httpProblems = {
   missing_token: 401,
   invalid_token: 401,
   forbidden: 403,
+  /** A write with the basket's cookie from another site (CSRF). */
+  cross_site_request: 403,
   route_not_found: 404,
   command_not_found: 404,
   product_not_found: 404,
   request_timeout: 408,
-  command_id_in_use: 409,
+  /** A request with this Idempotency-Key is still being answered. */
+  idempotency_key_in_use: 409,
   body_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** Live streams beyond the limit for a basket or a client. */
+  too_many_streams: 429,
   headers_too_large: 431,
   internal_error: 500,
   database_unavailable: 503,

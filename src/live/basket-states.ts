@@ -10,18 +10,30 @@ import { toBasketEvent } from "../events/index.js";
 import type { EventMetadata, EventStore, JsonValue } from "../eventstore/port.js";
 import type { BasketEventFeed, FeedEvent } from "./basket-event-feed.js";
 
-/** The basket after one of its events. */
+/**
+ * The basket after one of its events — or, `reset`, where it is now: the client was too far
+ * behind to be sent every state it missed, and starts again from this one.
+ */
 export interface BasketState {
+  kind: "state" | "reset";
   revision: bigint;
   basket: BasketView;
 }
 
+export interface FollowOptions {
+  /** Resuming more than this many events behind, the client gets one `reset` instead of each state. */
+  maxReplay: number;
+}
+
+type Foldable = { revision: bigint; type: string; data: JsonValue; metadata: EventMetadata };
+
 /**
  * A basket's states as it changes: the current one first (or, resuming after revision `after`,
- * each one since), then one after every new event. The store is the truth and the feed a
- * doorbell that also carries the news: the feed is subscribed to before the store is read, so
- * nothing falls between the two; an event seen twice (the relay publishes at least once) is
- * dropped by revision, and a gap (an event missed or late) is filled from the store.
+ * each one since — folded once, and only the ones the client lacks turned into views), then one
+ * after every new event. The store is the truth and the feed a doorbell that also carries the
+ * news: the feed is subscribed to before the store is read, so nothing falls between the two; an
+ * event seen twice (the relay publishes at least once) is dropped by revision, and a gap (an
+ * event missed or late) is filled from the store.
  *
  * Undefined when the basket does not exist. Ends when `signal` aborts.
  */
@@ -31,6 +43,7 @@ export async function followBasket(
   basketId: string,
   after: bigint | undefined,
   signal: AbortSignal,
+  { maxReplay }: FollowOptions = { maxReplay: 100 },
 ): Promise<AsyncGenerator<BasketState> | undefined> {
   const arrived: FeedEvent[] = [];
   let ring: (() => void) | undefined;
@@ -49,19 +62,24 @@ export async function followBasket(
 
   let state: Basket = initialBasket;
   let revision = -1n;
-  const fold = (events: { revision: bigint; type: string; data: JsonValue; metadata: EventMetadata }[]) => {
+  /** Folds the events in order; a view is made only of the states `wanted` keeps. */
+  const fold = (events: Foldable[], wanted: (revision: bigint) => boolean = () => true) => {
     const states: BasketState[] = [];
     for (const event of events) {
       if (event.revision !== revision + 1n) continue;
       state = evolve(state, toBasketEvent(event));
       revision = event.revision;
-      states.push({ revision, basket: toBasketView(state) as BasketView });
+      if (wanted(revision))
+        states.push({ kind: "state", revision, basket: toBasketView(state) as BasketView });
     }
     return states;
   };
-  const initial = fold(history);
-  // Without a point to resume from, the client needs only where the basket is now.
-  const first = after === undefined ? initial.slice(-1) : initial.filter((s) => s.revision > after);
+  const current = (history.at(-1) as Foldable).revision;
+  const behind = after === undefined ? 0n : current - after;
+  // Without a point to resume from, or too far behind it, the client needs only where it is now.
+  const resumes = after !== undefined && behind <= BigInt(maxReplay);
+  const first = fold(history, (at) => (resumes ? at > (after as bigint) : at === current));
+  if (after !== undefined && !resumes) for (const reset of first) reset.kind = "reset";
 
   signal.addEventListener("abort", () => ring?.(), { once: true });
 

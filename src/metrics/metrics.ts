@@ -106,6 +106,12 @@ export function createMetrics(live: () => Partial<LiveCounts> = () => ({})) {
       help: "Live basket streams (GET /baskets/:id/live) open now.",
       registers,
     }),
+    liveStreamsRefused: new Counter({
+      name: "basket_live_streams_refused_total",
+      help: "Live basket streams refused for a limit: too many on one basket, or from one client.",
+      labelNames: ["limit"] as const,
+      registers,
+    }),
     projectionLag: new Gauge({
       name: "projection_lag_seconds",
       help: "Commit time of a projection's last batch less the recording time of its last event.",

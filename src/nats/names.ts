@@ -23,8 +23,8 @@ export const partitionQueue = (prefix: string, partition: number) => `${prefix}-
 export const membersBucket = (prefix: string) => `${prefix}-workers`;
 export const routingBucket = (prefix: string) => `${prefix}-routing`;
 
-/** The KV bucket of create keys: which basket a create with an Idempotency-Key made. */
-export const createKeysBucket = (prefix: string) => `${prefix}-create-keys`;
+/** The KV bucket of Idempotency-Key claims (by the keys' hashes): which are in use, for what request. */
+export const idempotencyBucket = (prefix: string) => `${prefix}-idempotency`;
 
 /**
  * Queued commands (`Prefer: respond-async`) travel on `<prefix>.queued.<basketId>` into the

@@ -17,13 +17,16 @@ import type { RecordedEvent } from "../eventstore/port.js";
  * rather than guess. 64-bit numbers travel as decimal strings.
  */
 export const schemaVersion = 2;
-// v2: AddItem carries {sku, quantity} only — prices come from the catalog. A v1 message (with the
-// client's price) is refused, never guessed at.
+// v2: AddItem carries {sku, quantity} only — prices come from the catalog — and a command may carry
+// its hashed idempotency key and request fingerprint. A v1 message (with the client's price) is
+// refused, never guessed at.
 
 const Revision = Type.String({ pattern: "^(0|[1-9][0-9]{0,18})$" });
 // Printable ASCII, as the HTTP Idempotency-Key: ids go into events' metadata, and a control
 // character or a lone surrogate is no text PostgreSQL stores.
 const Id = Type.String({ minLength: 1, maxLength: 200, pattern: "^[\\x21-\\x7e]+$" });
+/** A hash, base64url: the idempotency key's and the request fingerprint's. */
+const Digest = Type.String({ minLength: 16, maxLength: 100, pattern: "^[A-Za-z0-9_-]+$" });
 const envelope = <T extends string, D extends Type.TSchema>(type: T, data: D) =>
   Type.Object(
     {
@@ -31,6 +34,8 @@ const envelope = <T extends string, D extends Type.TSchema>(type: T, data: D) =>
       commandId: Id,
       basketId: BasketId,
       correlationId: Type.Optional(Id),
+      idempotencyKey: Type.Optional(Digest),
+      fingerprint: Type.Optional(Digest),
       expectedRevision: Type.Optional(Revision),
       type: Type.Literal(type),
       data,
@@ -58,6 +63,8 @@ export function encodeCommand(envelope: CommandEnvelope): Uint8Array {
     commandId: envelope.commandId,
     basketId: envelope.basketId,
     correlationId: envelope.correlationId,
+    idempotencyKey: envelope.idempotency?.key,
+    fingerprint: envelope.idempotency?.fingerprint,
     expectedRevision: envelope.expectedRevision?.toString(),
     type: envelope.command.type,
     data:
@@ -98,6 +105,8 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     );
   }
   const message = json as CommandMessage;
+  if ((message.idempotencyKey === undefined) !== (message.fingerprint === undefined))
+    throw new InvalidCommandMessage("Invalid command message: idempotencyKey and fingerprint go together.");
   const command = (
     message.type === "CreateBasket"
       ? { type: message.type, data: { ...message.data, basketId: message.basketId } }
@@ -109,6 +118,10 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     command,
     expectedRevision: message.expectedRevision === undefined ? undefined : BigInt(message.expectedRevision),
     correlationId: message.correlationId,
+    idempotency:
+      message.idempotencyKey === undefined
+        ? undefined
+        : { key: message.idempotencyKey, fingerprint: message.fingerprint as string },
   };
 }
 

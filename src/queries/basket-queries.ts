@@ -70,7 +70,14 @@ type SummaryRow = Pick<Selectable<Tables["basket_view"]>, (typeof summaryColumns
  * projections keep. Nothing here writes; a basket appears here shortly after its commands.
  */
 export class BasketQueries {
-  constructor(private readonly db: Kysely<Tables>) {}
+  constructor(
+    private readonly db: Kysely<Tables>,
+    /**
+     * Open baskets still empty after this long are no longer listed: a flood of created-and-left
+     * baskets does not bury the real ones. Their events, and their own answer, stay.
+     */
+    private readonly hideEmptyAfterMs = 86_400_000,
+  ) {}
 
   async getBasket(id: string): Promise<BasketView | undefined> {
     if (!isUuid(id)) return undefined;
@@ -107,6 +114,17 @@ export class BasketQueries {
     if (visitorId !== undefined) query = query.where("visitor_id", "=", visitorId);
     if (status !== undefined) query = query.where("status", "=", status);
     if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
+    query = query.where((eb) =>
+      eb.or([
+        eb("item_count", ">", 0),
+        eb("status", "!=", "open"),
+        eb(
+          "updated_at",
+          ">=",
+          sql<Date>`now() - ${this.hideEmptyAfterMs}::double precision * interval '1 millisecond'`,
+        ),
+      ]),
+    );
     const rows = await query.execute();
     const items = rows.slice(0, limit).map(toSummary);
     const last = items.at(-1);

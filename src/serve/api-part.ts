@@ -8,15 +8,16 @@ import { InProcessCommandQueue } from "../commands/async/in-process-command-queu
 import type { BasketCommandHandler } from "../commands/basket-command-handler.js";
 import { ProductCommandHandler } from "../commands/catalog/product-command-handler.js";
 import { InProcessCommandBus } from "../commands/command-bus.js";
-import { InMemoryCreateKeys } from "../commands/create-keys.js";
+import { InMemoryIdempotencyClaims } from "../commands/idempotency-claims.js";
 import type { NatsConfig } from "../config/config.js";
 import type { HttpAppOptions } from "../http/app.js";
+import { IdempotencyKeys } from "../http/idempotency.js";
 import type { FeedListeners } from "../live/basket-event-feed.js";
-import { KvCreateKeys } from "../nats/commands/kv-create-keys.js";
+import { KvIdempotencyClaims } from "../nats/commands/kv-idempotency-claims.js";
 import { NatsCommandBus } from "../nats/commands/nats-command-bus.js";
 import { ensureEventsStream } from "../nats/events/event-relay.js";
 import { JetStreamEventFeed } from "../nats/events/jetstream-event-feed.js";
-import { createKeysBucket } from "../nats/names.js";
+import { idempotencyBucket } from "../nats/names.js";
 import { JetStreamCommandQueue } from "../nats/queue/jetstream-command-queue.js";
 import { agreeOnPartitions } from "../nats/routing/partition-count.js";
 import { BasketQueries } from "../queries/basket-queries.js";
@@ -41,20 +42,24 @@ export async function apiParts(
     config.access.tokenSecrets ??
     (databaseConfig.kind === "pglite" ? [await persistedTokenSecret(databaseConfig.dataDir)] : []);
   const access = {
-    tokens: new BasketTokens(secrets),
+    tokens: new BasketTokens(secrets, config.access.tokenLifetimeSeconds),
     admin: new AdminTokens(config.access.adminTokens),
     cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
   };
 
-  const basketQueries = new BasketQueries(database.db);
+  const basketQueries = new BasketQueries(database.db, config.queries.hideEmptyBasketsAfterMs);
   const waiter = await RevisionWaiter.open(database, basketQueries, {
     onError: (error) => log.warn({ err: error }, "read-your-writes look failed"),
   });
   parts.stops.push(() => waiter.close());
   const queries = { queries: basketQueries, waiter };
   const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
+  // Keys are hashed under a secret every API process shares: the tokens' unless one is given.
+  const keys = new IdempotencyKeys(config.access.idempotencySecret ?? (secrets[0] as string));
+  // A running claim older than any request may take is one whose process died.
+  const staleAfterMs = config.commands.timeoutMs + 5_000;
 
-  if (nats) return { access, queries, catalog, ...(await natsSide(parts, nats)) };
+  if (nats) return { access, queries, catalog, ...(await natsSide(parts, nats, keys, staleAfterMs)) };
 
   if (!inProcess) throw new Error("without NATS_URL the API needs this process's own command handler");
   const asyncConfig = config.commands.async;
@@ -66,7 +71,8 @@ export async function apiParts(
   parts.stops.push(() => queue.stop());
   const commands = {
     bus: new InProcessCommandBus(inProcess.handler, metrics),
-    createKeys: new InMemoryCreateKeys(),
+    keys,
+    claims: new InMemoryIdempotencyClaims(staleAfterMs),
     asyncCommands: new AsyncCommands(queue, statuses),
   };
   return {
@@ -74,7 +80,12 @@ export async function apiParts(
     queries,
     catalog,
     commands,
-    live: { store, feed: inProcess.feed, openStreams: metrics.liveStreams },
+    live: {
+      store,
+      feed: inProcess.feed,
+      openStreams: metrics.liveStreams,
+      refusedStreams: metrics.liveStreamsRefused,
+    },
   };
 }
 
@@ -82,6 +93,8 @@ export async function apiParts(
 async function natsSide(
   parts: ProcessParts,
   { nc, config: nats }: { nc: NatsConnection; config: NatsConfig },
+  keys: IdempotencyKeys,
+  staleAfterMs: number,
 ): Promise<Pick<ApiOptions, "commands" | "live">> {
   const { config, log, metrics, store } = parts;
   await ensureEventsStream(nc, nats.prefix, nats.eventsDuplicateWindowMs);
@@ -94,11 +107,18 @@ async function natsSide(
       partitions: nats.routing.partitions,
       timeoutMs: config.commands.timeoutMs,
     }),
-    createKeys: await KvCreateKeys.open(nc, createKeysBucket(nats.prefix), config.commands.timeoutMs),
+    keys,
+    claims: await KvIdempotencyClaims.open(nc, idempotencyBucket(nats.prefix), {
+      staleAfterMs,
+      timeoutMs: config.commands.timeoutMs,
+    }),
     asyncCommands: new AsyncCommands(
       await JetStreamCommandQueue.open(nc, nats.prefix),
       await kvStatuses(nc, nats, config.commands.async),
     ),
   };
-  return { commands, live: { store, feed, openStreams: metrics.liveStreams } };
+  return {
+    commands,
+    live: { store, feed, openStreams: metrics.liveStreams, refusedStreams: metrics.liveStreamsRefused },
+  };
 }

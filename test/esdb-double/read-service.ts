@@ -1,17 +1,11 @@
-/**
- * The double's Streams.Read: stream reads and `$all` reads (forwards or backwards, by count),
- * and `$all` subscriptions (subscriptions.ts) — after EventStoreDB's Streams.Read.cs and its
- * enumerators. What the double does not serve answers UNIMPLEMENTED. Test-only.
- */
-import type { ReadReq } from "@eventstore/db-client/generated/streams_pb.js";
 import streamsPb from "@eventstore/db-client/generated/streams_pb.js";
-import { type ServerWritableStream, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import type { MemoryLog, StoredEvent } from "./memory-log.js";
+import { fail, type Read } from "./read-call.js";
 import type { ServerSettings } from "./server-settings.js";
 import { eventFilter, subscribeToAll } from "./subscriptions.js";
 import {
   eventResponse,
-  type ReadResp,
   serviceError,
   streamDeletedError,
   streamName,
@@ -22,7 +16,6 @@ import {
 
 const { Options } = streamsPb.ReadReq;
 type ReadOptions = InstanceType<typeof Options>;
-export type Read = ServerWritableStream<ReadReq, InstanceType<typeof ReadResp>>;
 
 export function readService(log: MemoryLog, settings: ServerSettings) {
   return {
@@ -46,11 +39,6 @@ export function readService(log: MemoryLog, settings: ServerSettings) {
       }
     },
   };
-}
-
-/** Ends the call with the error's status, after what was written before it (grpc-js sends the status on an 'error'). */
-export function fail(call: Read, error: ReturnType<typeof serviceError>): void {
-  call.emit("error", error);
 }
 
 /** What the node serving the read has: the leader has everything, a lagging follower not the latest. */

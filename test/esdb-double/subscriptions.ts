@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import streamsPb from "@eventstore/db-client/generated/streams_pb.js";
 import { status } from "@grpc/grpc-js";
 import { comparePositions, type LogPosition, type MemoryLog, type StoredEvent } from "./memory-log.js";
-import { fail, type Read } from "./read-service.js";
+import { fail, type Read } from "./read-call.js";
 import type { ServerSettings } from "./server-settings.js";
 import { maxLiveEventBufferCount, readBatchSize } from "./server-versions.js";
 import {

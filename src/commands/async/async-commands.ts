@@ -7,15 +7,10 @@ export interface CommandQueue {
   enqueue(envelope: CommandEnvelope): Promise<void>;
 }
 
-export type Submitted =
-  | { kind: "accepted"; status: CommandStatus }
-  /** The commandId (Idempotency-Key) already names a command of another basket. */
-  | { kind: "id in use"; status: CommandStatus };
-
 /**
  * Commands sent with `Prefer: respond-async`: queued now, handled by a worker later, followed
- * through their status record. A commandId names one status record, so unlike request-reply
- * (where an id is unique per basket) it must not be reused for another basket.
+ * through their status record, under the command id the server made (a retry with the same
+ * Idempotency-Key is given the same id by the key's claim).
  */
 export class AsyncCommands {
   constructor(
@@ -23,18 +18,14 @@ export class AsyncCommands {
     readonly statuses: CommandStatusStore,
   ) {}
 
-  async submit(envelope: CommandEnvelope): Promise<Submitted> {
+  /** The command's status record: accepted now, or — a retry — as it stands. */
+  async submit(envelope: CommandEnvelope): Promise<CommandStatus> {
     const known = await this.statuses.get(envelope.commandId);
-    if (known) {
-      // A retry of a command already accepted: the same answer, nothing queued again.
-      return known.basketId === envelope.basketId
-        ? { kind: "accepted", status: known }
-        : { kind: "id in use", status: known };
-    }
+    // A retry of a command already accepted: the same answer, nothing queued again.
+    if (known) return known;
     // Queued first, recorded second: a record never promises a command that was not queued, and
     // `accept` leaves alone a record that a quick worker has moved on already.
     await this.queue.enqueue(envelope);
-    const status = await this.statuses.accept(acceptedStatus(envelope));
-    return { kind: "accepted", status };
+    return this.statuses.accept(acceptedStatus(envelope));
   }
 }

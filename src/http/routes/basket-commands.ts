@@ -1,12 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import { v7 as uuidv7 } from "uuid";
-import type { BasketCommand } from "../../aggregates/basket/index.js";
-import type { AsyncCommands, Submitted } from "../../commands/async/async-commands.js";
-import type { CommandEnvelope } from "../../commands/command.js";
-import type { CommandBus } from "../../commands/command-bus.js";
-import type { CreateKeys } from "../../commands/create-keys.js";
 import {
   AddItemData,
   BasketId,
@@ -14,28 +9,32 @@ import {
   CreateBasketData,
   Sku,
 } from "../../commands/schemas.js";
-import { BasketBody, CreatedBasketBody, replyWithOutcome } from "../command-reply.js";
+import { BasketBody, CreatedBasketBody } from "../command-reply.js";
+import { type CommandSenderOptions, commandSender } from "../command-sender.js";
+import { commandKeyPattern, createKeyPattern } from "../idempotency.js";
 import { Problem, sendProblem } from "../problem.js";
-import { AcceptedCreateBody, CommandStatusBody, commandStatusBody } from "./command-status.js";
+import { AcceptedCreateBody, CommandStatusBody } from "./command-status.js";
 
-export interface BasketCommandRoutesOptions {
-  bus: CommandBus;
-  createKeys: CreateKeys;
-  /** Commands sent with `Prefer: respond-async` are queued here; without it the preference is ignored. */
-  asyncCommands?: AsyncCommands | undefined;
-}
+export type BasketCommandRoutesOptions = CommandSenderOptions & {
+  /** Creates per client per window, apart from (and lower than) the rate limit of every route. */
+  createRateLimit?: { max: number; windowMs: number } | undefined;
+};
 
-const idempotencyKey = (minLength: number, description: string) =>
-  Type.String({ minLength, maxLength: 200, pattern: "^[\\x21-\\x7e]+$", description });
 const prefer = Type.Optional(
   Type.String({
     description:
-      "respond-async: answer 202 at once with Location: /commands/<commandId>, and work on it later.",
+      "respond-async: answer 202 at once with Location: /commands/<commandId>, and work on it later. " +
+      "token=cookie (on a create): the token only as the cookie, not in the body.",
   }),
 );
 const CommandHeaders = Type.Object({
   "idempotency-key": Type.Optional(
-    idempotencyKey(1, "Retry with the same key and the command is applied once; generated when absent."),
+    Type.String({
+      pattern: commandKeyPattern,
+      description:
+        "Retry with the same key and the command is applied once. The same key for another request " +
+        "(route, basket or body) is refused (422 idempotency_key_reused).",
+    }),
   ),
   "if-match": Type.Optional(
     Type.String({ pattern: '^"?[0-9]{1,15}"?$', description: "Apply only at this revision (the ETag)." }),
@@ -44,11 +43,12 @@ const CommandHeaders = Type.Object({
 });
 const CreateHeaders = Type.Object({
   "idempotency-key": Type.Optional(
-    idempotencyKey(
-      16,
-      "Retry with the same key and one basket is created, answered again with its token — so the key is " +
-        "as secret as the token: make it unguessable (a UUID).",
-    ),
+    Type.String({
+      pattern: createKeyPattern,
+      description:
+        "Retry with the same key and one basket is created, answered again with its token — so the key is " +
+        "as secret as the token: a UUID, or at least 22 random base64url characters.",
+    }),
   ),
   prefer,
 });
@@ -70,49 +70,18 @@ const security = [{ basketToken: [] }, { basketCookie: [] }];
 const basketOnly = { access: "basket" } as const;
 
 /** The REST face of basket commands: each route builds a command and sends it to a worker. */
-export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (
-  app,
-  { bus, createKeys, asyncCommands },
-) => {
+export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-
-  /**
-   * Sends the command to a worker and answers with its outcome — or, asked to (Prefer:
-   * respond-async), queues it and answers 202. A create answers the new basket's token either way.
-   */
-  const send = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    basketId: string,
-    command: BasketCommand,
-  ): Promise<FastifyReply> => {
-    const headers = request.headers as { "idempotency-key"?: string; "if-match"?: string; prefer?: string };
-    const commandId = headers["idempotency-key"] ?? uuidv7();
-    const ifMatch = headers["if-match"]?.replaceAll('"', "");
-    // Every line logged about this request, "request completed" included, names the command.
-    const log = request.log.child({ commandId, basketId });
-    request.log = log;
-    reply.log = log;
-    const envelope = {
-      commandId,
-      basketId,
-      command,
-      expectedRevision: ifMatch === undefined ? undefined : BigInt(ifMatch),
-      correlationId: request.id,
-    };
-    const creates = command.type === "CreateBasket";
-    if (asyncCommands) reply.header("vary", "Prefer");
-    if (asyncCommands && prefersAsync(headers.prefer)) return queue(reply, asyncCommands, envelope, creates);
-    const outcome = await bus.send(envelope);
-    if (!outcome.ok || !creates) return replyWithOutcome(reply, outcome);
-    reply.header("location", `/baskets/${basketId}`);
-    return replyWithOutcome(reply, outcome, { token: reply.grantBasket(basketId) });
-  };
+  const send = commandSender(options);
 
   routes.post(
     "/baskets",
     {
-      config: { access: "public" },
+      config: {
+        access: "public",
+        // Empty baskets are cheap to ask for and cost a stream, claims and caches each.
+        ...createRateLimit(options.createRateLimit),
+      },
       schema: {
         tags,
         summary: "Create a basket",
@@ -136,7 +105,8 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
     },
     async (request, reply) => {
       const key = request.headers["idempotency-key"];
-      const basketId = key ? await createKeys.claim(key, uuidv7()) : uuidv7();
+      // With a key, the basket's id is the key's (hashed): every retry names the same basket.
+      const basketId = key === undefined ? uuidv7() : options.keys.createdBasketId(options.keys.hash(key));
       return send(request, reply, basketId, { type: "CreateBasket", data: { basketId, ...request.body } });
     },
   );
@@ -248,35 +218,6 @@ export const basketCommandRoutes: FastifyPluginAsync<BasketCommandRoutesOptions>
   );
 };
 
-/** RFC 7240: `Prefer: respond-async` among the preferences, in any case, with or without parameters. */
-export const prefersAsync = (prefer: string | undefined) =>
-  prefer !== undefined && /(^|,)\s*respond-async\s*(?=[,;=]|$)/i.test(prefer);
-
-async function queue(
-  reply: FastifyReply,
-  asyncCommands: AsyncCommands,
-  envelope: CommandEnvelope,
-  creates: boolean,
-): Promise<FastifyReply> {
-  let submitted: Submitted;
-  try {
-    submitted = await asyncCommands.submit(envelope);
-  } catch (error) {
-    reply.log.warn({ err: error }, "could not queue a command");
-    reply.header("retry-after", "1");
-    return sendProblem(reply, "queue_unavailable", "The command could not be queued; nothing was accepted.");
-  }
-  if (submitted.kind === "id in use") {
-    return sendProblem(
-      reply,
-      "command_id_in_use",
-      "This Idempotency-Key already names a queued command of another basket; use a new one.",
-    );
-  }
-  const body = commandStatusBody(submitted.status);
-  return reply
-    .code(202)
-    .header("location", `/commands/${encodeURIComponent(envelope.commandId)}`)
-    .header("preference-applied", "respond-async")
-    .send(creates ? { ...body, token: reply.grantBasket(envelope.basketId) } : body);
-}
+/** @fastify/rate-limit's route setting for creates: their own counter per client, or none (max 0). */
+const createRateLimit = (limit: { max: number; windowMs: number } | undefined) =>
+  limit && limit.max > 0 ? { rateLimit: { max: limit.max, timeWindow: limit.windowMs } } : {};

@@ -5,8 +5,11 @@ import type { CommandStatus, CommandStatusStore } from "../../commands/async/com
 import { BasketBody, basketAfter, problemOfFailure } from "../command-reply.js";
 import { Problem, problemBody, sendProblem } from "../problem.js";
 
-/** The same characters as an Idempotency-Key, which becomes the command's id. */
-export const CommandId = Type.String({ minLength: 1, maxLength: 200, pattern: "^[\\x21-\\x7e]+$" });
+/** A command id the server made (UUIDv7): never a client's Idempotency-Key, which stays secret. */
+export const CommandId = Type.String({
+  pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+  description: "the commandId of the 202 answer (its Location)",
+});
 
 export const CommandStatusBody = Type.Object(
   {
@@ -37,7 +40,9 @@ export const CommandStatusBody = Type.Object(
 /** The 202 of a create sent with respond-async: the status, and the new basket's token. */
 export const AcceptedCreateBody = Type.Object({
   ...CommandStatusBody.properties,
-  token: Type.String({ description: "The new basket's token, as a synchronous create answers it" }),
+  token: Type.Optional(
+    Type.String({ description: "The new basket's token, as a synchronous create answers it" }),
+  ),
 });
 
 /** The status record as clients see it: a success carries the basket after it, a failure its problem. */
