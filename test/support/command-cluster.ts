@@ -10,15 +10,21 @@ import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/
 import { ProductCommandHandler } from "../../src/commands/catalog/product-command-handler.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { buildHttpApp, type HttpAppOptions } from "../../src/http/app.js";
+import { IdempotencyKeys } from "../../src/http/idempotency.js";
 import { defaultHttpLimits } from "../../src/http/limits.js";
-import { KvCreateKeys } from "../../src/nats/commands/kv-create-keys.js";
+import { KvIdempotencyClaims } from "../../src/nats/commands/kv-idempotency-claims.js";
 import { NatsCommandBus } from "../../src/nats/commands/nats-command-bus.js";
 import {
   type NatsWorker,
   type NatsWorkerOptions,
   startNatsWorker,
 } from "../../src/nats/commands/nats-worker.js";
-import { commandQueueStream, commandStatusBucket, deadLetterStream } from "../../src/nats/names.js";
+import {
+  commandQueueStream,
+  commandStatusBucket,
+  deadLetterStream,
+  idempotencyBucket,
+} from "../../src/nats/names.js";
 import { JetStreamCommandQueue } from "../../src/nats/queue/jetstream-command-queue.js";
 import { KvCommandStatusStore } from "../../src/nats/queue/kv-command-status.js";
 import {
@@ -31,7 +37,7 @@ import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/pr
 import { BasketQueries } from "../../src/queries/basket-queries.js";
 import { CatalogQueries } from "../../src/queries/catalog-queries.js";
 import { RevisionWaiter } from "../../src/queries/revision-waiter.js";
-import { testAccess } from "./baskets.js";
+import { testAccess, testTokenSecret } from "./baskets.js";
 import { seedCatalog, type TestPrices } from "./catalog.js";
 import { openTestStore, type StoreBackend } from "./event-stores.js";
 import { connectNats, uniquePrefix } from "./nats.js";
@@ -106,7 +112,10 @@ export async function startCommandCluster(options: {
 
   const apiNc = await connectNats("test-api");
   connections.push(apiNc);
-  const createKeys = await KvCreateKeys.open(apiNc, `${prefix}-create-keys`);
+  const keys = new IdempotencyKeys(testTokenSecret);
+  const claims = await KvIdempotencyClaims.open(apiNc, idempotencyBucket(prefix), {
+    staleAfterMs: (options.timeoutMs ?? 5_000) + 5_000,
+  });
   const bus = new NatsCommandBus(apiNc, {
     subjectPrefix: prefix,
     partitions: routing.partitions,
@@ -141,7 +150,7 @@ export async function startCommandCluster(options: {
   const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
   const app: FastifyInstance = await buildHttpApp({
     logger: silent,
-    commands: { bus, createKeys, asyncCommands },
+    commands: { bus, keys, claims, asyncCommands },
     queries,
     catalog,
     access: testAccess(),
@@ -183,7 +192,7 @@ export async function startCommandCluster(options: {
         .then((jsm) =>
           Promise.all(
             [
-              ...["create-keys", "routing", "workers"].map((bucket) => `KV_${prefix}-${bucket}`),
+              ...["idempotency", "routing", "workers"].map((bucket) => `KV_${prefix}-${bucket}`),
               `KV_${commandStatusBucket(prefix)}`,
               commandQueueStream(prefix),
               deadLetterStream(prefix),
