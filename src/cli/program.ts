@@ -5,6 +5,7 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { openStores } from "../eventstore/open-stores.js";
 import { createLogger } from "../logging.js";
+import { startTracing } from "../telemetry/tracing.js";
 import { registerCatalogCommands } from "./catalog-commands.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
@@ -35,6 +36,8 @@ export function buildProgram(config: () => Config): Command {
     .addOption(new Option("--role <role>", "which part of the service to run").choices(roles).default("all"))
     .action(async ({ role }: { role: Role }) => {
       const log = createLogger(config().logLevel, `basket-${role}`);
+      // Before anything else starts: spans made from here on go to the configured exporter.
+      const tracing = startTracing(config().tracing, `basket-${role}`);
       // Loaded here, not above: the rest of the CLI starts without the whole service's modules.
       const { serve } = await import("../serve/serve.js");
       const running = await serve(role, config(), log);
@@ -42,13 +45,17 @@ export function buildProgram(config: () => Config): Command {
       log.info(`basket service (${role}) at ${running.url} — ${serves}metrics at ${running.url}/metrics`);
       const shutdown = (signal: string) => {
         log.info({ signal }, "shutting down");
-        running.stop().then(
-          () => process.exit(exitCodes.ok),
-          (error) => {
-            log.error({ err: error }, "shutdown failed");
-            process.exit(exitCodes.failed);
-          },
-        );
+        // The spans of the shutdown itself go out too.
+        running
+          .stop()
+          .then(() => tracing.shutdown())
+          .then(
+            () => process.exit(exitCodes.ok),
+            (error) => {
+              log.error({ err: error }, "shutdown failed");
+              process.exit(exitCodes.failed);
+            },
+          );
       };
       process.once("SIGTERM", shutdown);
       process.once("SIGINT", shutdown);

@@ -9,6 +9,7 @@ import {
 import { toBasketEvent } from "../events/index.js";
 import { AppendOutcomeUnknown, StreamDeleted, WrongExpectedRevision } from "../eventstore/errors.js";
 import type { EventStore, ExpectedRevision, RecordedEvent } from "../eventstore/port.js";
+import { spanEvent } from "../telemetry/spans.js";
 import { type CachedBasket, foldRecorded, planBatch, skusToPrice } from "./batch-plan.js";
 import { CachedProductOffers, type ProductOffers } from "./catalog/product-offers.js";
 import {
@@ -161,12 +162,14 @@ export class BasketCommandHandler implements CommandHandler {
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision)) throw error;
         this.stats.conflicts++;
+        spanEvent("conflict: the basket changed under the append", { attempt });
         if (++attempt > this.options.maxAttempts) {
           this.#cache.delete(basketId);
           const message = `The basket kept changing; gave up after ${this.options.maxAttempts} attempts.`;
           return envelopes.map(() => failure({ kind: "conflict", code: "write_conflict", message }));
         }
         this.stats.retries++;
+        spanEvent("retry on fresh state", { attempt });
         // A little random wait lets two workers racing on one basket fall out of step.
         await sleep(Math.random() * Math.min(attempt * 2, 20));
         basket = await this.catchUp(basketId, basket);
@@ -223,9 +226,11 @@ export class BasketCommandHandler implements CommandHandler {
     const hit = this.#cache.get(basketId);
     if (hit) {
       this.stats.cacheHits++;
+      spanEvent("cache hit");
       return hit;
     }
     this.stats.cacheMisses++;
+    spanEvent("cache miss: basket read from its stream");
     const empty: CachedBasket = { state: initialBasket, revision: -1n, commands: new Map() };
     const basket = foldRecorded(empty, await this.store.readStream(basketStream(basketId)));
     if (basket.revision >= 0n) this.#cache.set(basketId, basket);

@@ -80,6 +80,8 @@ export function planBatch(
         ...(idempotency
           ? { idempotencyKey: idempotency.key, requestFingerprint: idempotency.fingerprint }
           : {}),
+        // The trace of the command that caused it: what the event causes later links back to it.
+        ...envelope.trace,
         ...versionOf(event.type),
       };
       events.push({ ...event, metadata });

@@ -1,4 +1,5 @@
 import type { Metrics } from "../metrics/metrics.js";
+import { currentTraceContext, inSpan } from "../telemetry/spans.js";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "./command.js";
 import { observeCommand } from "./observe-command.js";
 
@@ -16,8 +17,17 @@ export class InProcessCommandBus implements CommandBus {
 
   async send(envelope: CommandEnvelope): Promise<CommandOutcome> {
     const started = performance.now();
-    const outcome = await this.handler.handle(envelope);
-    observeCommand(this.metrics, envelope.command.type, outcome, performance.now() - started);
+    const type = envelope.command.type;
+    const outcome = await inSpan(
+      "basket.command process",
+      { attributes: { "basket.command.type": type } },
+      (span) =>
+        this.handler.handle({ ...envelope, trace: currentTraceContext() }).then((handled) => {
+          span.setAttribute("basket.command.outcome", handled.ok ? "ok" : handled.code);
+          return handled;
+        }),
+    );
+    observeCommand(this.metrics, type, outcome, performance.now() - started);
     return outcome;
   }
 }

@@ -22,6 +22,12 @@ export interface CommandEnvelope {
   /** When set (HTTP If-Match), the command applies only at exactly this basket revision. */
   expectedRevision?: bigint | undefined;
   correlationId?: string | undefined;
+  /**
+   * The W3C trace context of the span handling it (`traceparent`, `tracestate`): recorded in its
+   * events' metadata, so what the events cause later (projections, the relay, live pages) links
+   * back to the command's trace. Set where the command is handled; never on the wire.
+   */
+  trace?: Record<string, string> | undefined;
 }
 
 export type CommandOutcome = CommandSuccess | CommandFailure;

@@ -5,6 +5,7 @@ import type { DatabaseConfig, PostgresTls } from "../db/database.js";
 import type { EventStoreConfig, StoreConfig } from "../eventstore/open-stores.js";
 import { defaultHttpLimits, type HttpLimits } from "../http/limits.js";
 import type { NatsConnectionConfig } from "../nats/connection.js";
+import { type TracingConfig, tracingConfig } from "../telemetry/tracing-config.js";
 import { ConfigError, type Env, type EnvReader, envReader } from "./env-reader.js";
 
 export { ConfigError } from "./env-reader.js";
@@ -24,6 +25,8 @@ export interface Config {
   commands: CommandsConfig;
   queries: QueriesConfig;
   access: AccessConfig;
+  /** OpenTelemetry traces: on when an exporter is configured (the standard OTEL_* variables). */
+  tracing: TracingConfig;
 }
 
 export interface QueriesConfig {
@@ -141,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
         retryDelayMs: read.integer("ASYNC_RETRY_DELAY_MS", 1_000, 1, 600_000),
       },
     },
+    tracing: tracingConfig(env),
     queries: {
       hideEmptyBasketsAfterMs:
         read.integer("EMPTY_BASKETS_HIDDEN_AFTER_SECONDS", 86_400, 0, 86_400 * 365) * 1000,

@@ -17,6 +17,7 @@ import { demoPage } from "./routes/demo-page.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { registerTracing } from "./tracing.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface HttpAppOptions {
@@ -40,6 +41,8 @@ export interface HttpAppOptions {
   trustProxy?: boolean | number | string;
   /** Sizes, timeouts, rate limit and shedding; the defaults are the configuration's. */
   limits?: HttpLimits;
+  /** A server span per request (OpenTelemetry), when the process traces. */
+  tracing?: boolean;
 }
 
 const docsPrefix = "/docs";
@@ -56,6 +59,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
   });
+  // First, so that every request's span covers all the rest.
+  if (options.tracing) await registerTracing(app);
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(Problem);
   app.addSchema(BasketBody);

@@ -8,6 +8,7 @@ import {
 } from "../aggregates/basket/index.js";
 import { toBasketEvent } from "../events/index.js";
 import type { EventMetadata, EventStore, JsonValue } from "../eventstore/port.js";
+import { traceOf } from "../telemetry/spans.js";
 import type { BasketEventFeed, FeedEvent } from "./basket-event-feed.js";
 
 /**
@@ -18,6 +19,8 @@ export interface BasketState {
   kind: "state" | "reset";
   revision: bigint;
   basket: BasketView;
+  /** The trace of the command whose event made this state, when it was traced. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface FollowOptions {
@@ -70,7 +73,12 @@ export async function followBasket(
       state = evolve(state, toBasketEvent(event));
       revision = event.revision;
       if (wanted(revision))
-        states.push({ kind: "state", revision, basket: toBasketView(state) as BasketView });
+        states.push({
+          kind: "state",
+          revision,
+          basket: toBasketView(state) as BasketView,
+          trace: traceOf(event.metadata),
+        });
     }
     return states;
   };

@@ -6,6 +6,7 @@ import type { Tables } from "../db/tables.js";
 import { CheckpointNotInLog } from "../eventstore/errors.js";
 import type { Checkpoint, EventStore, RecordedEvent } from "../eventstore/port.js";
 import { Wakeup } from "../eventstore/wakeup.js";
+import { inSpan, linksTo, SpanKind, traceOf } from "../telemetry/spans.js";
 import { advisoryUnlock, runnerLock, tryAdvisoryLock } from "./advisory-locks.js";
 import { isOutbound, type OutboundProjection, type Projection } from "./projection.js";
 import { yieldToEventLoop } from "./yield-to-event-loop.js";
@@ -187,7 +188,16 @@ export class ProjectionRunner {
         busy = true;
         await looking; // never a look on this connection while a batch's transaction is open
         if (lost) break;
-        await this.applyBatch(db, checkpoint, page.events, page.checkpoint);
+        // A span per batch, linked to the traces of the commands whose events it applies.
+        await inSpan(
+          `projection ${this.projection.name} batch`,
+          {
+            kind: isOutbound(this.projection) ? SpanKind.PRODUCER : SpanKind.INTERNAL,
+            attributes: { "projection.name": this.projection.name, "projection.events": page.events.length },
+            links: linksTo(page.events.map((event) => traceOf(event.metadata))),
+          },
+          () => this.applyBatch(db, checkpoint, page.events, page.checkpoint),
+        );
         checkpoint = page.checkpoint;
         busy = false;
         this.options.onBatch?.(page.events, Date.now());

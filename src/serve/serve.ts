@@ -7,6 +7,7 @@ import { ProductCommandHandler } from "../commands/catalog/product-command-handl
 import type { Config, NatsConfig } from "../config/config.js";
 import { checkRole, type Role } from "../config/roles.js";
 import { openStores } from "../eventstore/open-stores.js";
+import { tracedEventStore } from "../eventstore/traced-event-store.js";
 import { databaseProbe, eventStoreProbe, natsProbe } from "../health/probes.js";
 import { type Probe, Readiness } from "../health/readiness.js";
 import { buildHttpApp } from "../http/app.js";
@@ -56,8 +57,10 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
     // PGlite cannot be opened twice); on EventStoreDB only the read model is in the database.
     const stores = await openStores(config.store, log);
     stops.push(() => stores.close());
+    // While tracing, what a command spends in the store shows in its trace, whatever the backend.
+    const store = config.tracing.enabled ? tracedEventStore(stores.store) : stores.store;
     liveCounts.push(() => ({ recordsSkipped: stores.skippedRecords() }));
-    const { database, store } = stores;
+    const { database } = stores;
     // The embedded default's shop works on a fresh machine: a demo catalog, into an empty one only.
     if (role === "all" && config.store.database.kind === "pglite") {
       const listed = await seedDemoCatalog(new ProductCommandHandler(store), async () => {
@@ -106,6 +109,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       ...api,
       trustProxy: config.http.trustProxy,
       limits: config.http.limits,
+      tracing: config.tracing.enabled,
       metrics: metrics.registry,
       readiness: new Readiness(probes),
     });

@@ -1,3 +1,4 @@
+import { contextFrom, currentTraceContext, inSpan } from "../../telemetry/spans.js";
 import type { CommandEnvelope } from "../command.js";
 import type { CommandQueue } from "./async-commands.js";
 import type { DeadLetter } from "./dead-letter.js";
@@ -25,7 +26,8 @@ export class InProcessCommandQueue implements CommandQueue {
 
   async enqueue(envelope: CommandEnvelope): Promise<void> {
     if (this.#stopped) throw new Error("The command queue is stopping.");
-    this.#waiting.push({ envelope, delivery: 1 });
+    // The request's trace goes with the command, as it would in a message's headers.
+    this.#waiting.push({ envelope: { ...envelope, trace: currentTraceContext() }, delivery: 1 });
     // After the caller has recorded the command as accepted, as with a queue elsewhere.
     setImmediate(() => this.#pump());
   }
@@ -50,9 +52,14 @@ export class InProcessCommandQueue implements CommandQueue {
   }
 
   async #run(item: { envelope: CommandEnvelope; delivery: number }): Promise<void> {
-    const verdict = await this.processor
-      .process(item.envelope, item.delivery)
-      .catch(() => ({ kind: "retry", delayMs: 1_000 }) as const);
+    const verdict = await inSpan(
+      "basket.command process",
+      {
+        parent: contextFrom(item.envelope.trace),
+        attributes: { "basket.command.type": item.envelope.command.type },
+      },
+      () => this.processor.process({ ...item.envelope, trace: currentTraceContext() }, item.delivery),
+    ).catch(() => ({ kind: "retry", delayMs: 1_000 }) as const);
     if (verdict.kind === "retry") {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);

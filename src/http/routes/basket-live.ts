@@ -6,6 +6,7 @@ import { BasketId } from "../../commands/schemas.js";
 import type { EventStore } from "../../eventstore/port.js";
 import type { BasketEventFeed } from "../../live/basket-event-feed.js";
 import { followBasket } from "../../live/basket-states.js";
+import { inSpan, linksTo, SpanKind } from "../../telemetry/spans.js";
 import { defaultHttpLimits, type LiveLimits } from "../limits.js";
 import { Problem, sendProblem } from "../problem.js";
 
@@ -120,15 +121,18 @@ export const basketLiveRoutes: FastifyPluginAsync<BasketLiveRoutesOptions> = asy
       sse.sendHeaders(); // the client knows it is connected, and heartbeats start, before any change
       (async () => {
         let first = true;
-        for await (const { kind, revision, basket } of states) {
+        for await (const { kind, revision, basket, trace } of states) {
           if (!sse.isConnected) break;
-          await sse.send({
-            id: revision.toString(),
-            event: kind === "reset" ? "reset" : "basket",
-            data: { ...basket, revision: Number(revision) },
-            // How long a browser waits before it reconnects (with Last-Event-ID).
-            ...(first ? { retry: 1_000 } : {}),
-          });
+          // A span per push, linked to the trace of the command whose event it shows.
+          await inSpan("basket.live push", { kind: SpanKind.PRODUCER, links: linksTo([trace]) }, () =>
+            sse.send({
+              id: revision.toString(),
+              event: kind === "reset" ? "reset" : "basket",
+              data: { ...basket, revision: Number(revision) },
+              // How long a browser waits before it reconnects (with Last-Event-ID).
+              ...(first ? { retry: 1_000 } : {}),
+            }),
+          );
           first = false;
         }
       })()

@@ -1,8 +1,10 @@
 import { ErrorCode, type NatsConnection, NatsError } from "nats";
 import { type CommandEnvelope, type CommandOutcome, failure } from "../../commands/command.js";
 import type { CommandBus } from "../../commands/command-bus.js";
+import { inSpan, SpanKind } from "../../telemetry/spans.js";
 import { commandSubject, fallbackSubject } from "../names.js";
 import { partitionOf } from "../routing/partitions.js";
+import { traceHeaders } from "../trace-headers.js";
 import { decodeOutcome, encodeCommand } from "../wire.js";
 
 export interface NatsCommandBusOptions {
@@ -24,7 +26,23 @@ export class NatsCommandBus implements CommandBus {
     private readonly options: NatsCommandBusOptions,
   ) {}
 
-  async send(envelope: CommandEnvelope): Promise<CommandOutcome> {
+  send(envelope: CommandEnvelope): Promise<CommandOutcome> {
+    // One client span for the command, however many tries it takes; the worker's continues it.
+    return inSpan(
+      "basket.command send",
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { "messaging.system": "nats", "basket.command.type": envelope.command.type },
+      },
+      async (span) => {
+        const outcome = await this.sendNow(envelope);
+        span.setAttribute("basket.command.outcome", outcome.ok ? "ok" : outcome.code);
+        return outcome;
+      },
+    );
+  }
+
+  private async sendNow(envelope: CommandEnvelope): Promise<CommandOutcome> {
     const { subjectPrefix, partitions, handOffRetriesMs = [10, 25, 50, 100, 200] } = this.options;
     const payload = encodeCommand(envelope);
     const partitionSubject = commandSubject(
@@ -50,7 +68,11 @@ export class NatsCommandBus implements CommandBus {
   /** The outcome; undefined when no worker subscribes to the subject (so the command surely did not run). */
   private async request(subject: string, payload: Uint8Array): Promise<CommandOutcome | undefined> {
     try {
-      const reply = await this.nc.request(subject, payload, { timeout: this.options.timeoutMs });
+      const headers = traceHeaders();
+      const reply = await this.nc.request(subject, payload, {
+        timeout: this.options.timeoutMs,
+        ...(headers ? { headers } : {}),
+      });
       return decodeOutcome(reply.data);
     } catch (error) {
       if (!(error instanceof NatsError)) throw error;

@@ -11,6 +11,7 @@ import {
 } from "../../commands/command.js";
 import { observeCommand } from "../../commands/observe-command.js";
 import type { Metrics } from "../../metrics/metrics.js";
+import { contextFrom, currentTraceContext, inSpan, SpanKind } from "../../telemetry/spans.js";
 import {
   allCommandsWildcard,
   commandSubject,
@@ -23,6 +24,7 @@ import {
 import { Membership } from "../routing/membership.js";
 import { agreeOnPartitions } from "../routing/partition-count.js";
 import { assignPartitions, partitionOf } from "../routing/partitions.js";
+import { traceContextOf } from "../trace-headers.js";
 import { decodeCommand, encodeOutcome, InvalidCommandMessage } from "../wire.js";
 
 export interface NatsWorkerOptions {
@@ -98,8 +100,26 @@ export async function startNatsWorker(
     try {
       const envelope = commandOn(msg);
       type = envelope.command.type;
-      outcome = await handler.handle(envelope);
-      logOutcome(log, envelope, outcome);
+      // The API's trace goes on here: this span is its NATS request's child.
+      outcome = await inSpan(
+        "basket.command process",
+        {
+          kind: SpanKind.SERVER,
+          parent: contextFrom(traceContextOf(msg.headers)),
+          attributes: {
+            "messaging.system": "nats",
+            "basket.command.type": type,
+            "basket.id": envelope.basketId,
+          },
+        },
+        async (span) => {
+          const handled = await handler.handle({ ...envelope, trace: currentTraceContext() });
+          span.setAttribute("basket.command.outcome", handled.ok ? "ok" : handled.code);
+          // Inside the span: the line carries its trace's ids.
+          logOutcome(log, envelope, handled);
+          return handled;
+        },
+      );
     } catch (error) {
       if (!(error instanceof InvalidCommandMessage)) throw error;
       outcome = failure({ kind: "invalid", code: "invalid_command", message: error.message });

@@ -3,6 +3,7 @@ import type { CommandQueue } from "../../commands/async/async-commands.js";
 import type { CommandEnvelope } from "../../commands/command.js";
 import { ensureStream, remakingStreams } from "../jetstream/streams.js";
 import { commandQueueStream, deadLetterStream, deadLetterSubject, queuedSubject } from "../names.js";
+import { traceHeaders } from "../trace-headers.js";
 import { encodeCommand } from "../wire.js";
 
 /**
@@ -46,11 +47,14 @@ export class JetStreamCommandQueue implements CommandQueue {
   }
 
   async enqueue(envelope: CommandEnvelope): Promise<void> {
+    // The request's trace goes with the command: the worker that takes it continues it.
+    const headers = traceHeaders();
     await remakingStreams(
       () =>
         this.#js.publish(queuedSubject(this.prefix, envelope.basketId), encodeCommand(envelope), {
           msgID: envelope.commandId,
           expect: { streamName: commandQueueStream(this.prefix) },
+          ...(headers ? { headers } : {}),
         }),
       () => ensureCommandStreams(this.nc, this.prefix),
     );

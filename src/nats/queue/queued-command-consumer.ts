@@ -10,8 +10,10 @@ import {
 import type { Logger } from "pino";
 import type { QueuedCommandProcessor } from "../../commands/async/queued-command-processor.js";
 import type { CommandEnvelope } from "../../commands/command.js";
+import { contextFrom, currentTraceContext, inSpan, SpanKind } from "../../telemetry/spans.js";
 import { ensureDurableConsumer } from "../jetstream/streams.js";
 import { commandQueueConsumer, commandQueueStream, deadLetterStream, deadLetterSubject } from "../names.js";
+import { traceContextOf } from "../trace-headers.js";
 import { decodeCommand, InvalidCommandMessage } from "../wire.js";
 import { ensureCommandStreams } from "./jetstream-command-queue.js";
 
@@ -99,7 +101,20 @@ export async function startQueuedCommandConsumer(
       const delivery = msg.info.deliveryCount;
       const verdict = await (decoded instanceof InvalidCommandMessage
         ? processor.unreadable(decoded.message, delivery)
-        : processor.process(decoded, delivery)
+        : inSpan(
+            "basket.command process",
+            {
+              kind: SpanKind.CONSUMER,
+              parent: contextFrom(traceContextOf(msg.headers)),
+              attributes: {
+                "messaging.system": "nats",
+                "basket.command.type": decoded.command.type,
+                "basket.id": decoded.basketId,
+                "basket.command.delivery": delivery,
+              },
+            },
+            () => processor.process({ ...decoded, trace: currentTraceContext() }, delivery),
+          )
       ).finally(() => clearInterval(alive));
       switch (verdict.kind) {
         case "done":
