@@ -71,7 +71,7 @@ describe("the limits of one API process", () => {
       method: "POST",
       url: `/baskets/${basketId}/items`,
       headers: { ...auth, "content-type": "application/json" },
-      payload: JSON.stringify({ sku: "a", name: "x".repeat(3_000), unitPrice: 1, quantity: 1 }),
+      payload: JSON.stringify({ sku: "x".repeat(3_000), quantity: 1 }),
     });
     expectProblem(response, 413, "body_too_large");
     expect(bus.sent).toEqual([]);
