@@ -1,6 +1,9 @@
 import { productStream } from "../../src/aggregates/product/index.js";
+import { openDatabase } from "../../src/db/database.js";
+import { migrateToLatest } from "../../src/db/migrate.js";
 import { versionOf } from "../../src/events/index.js";
 import type { EventStore } from "../../src/eventstore/port.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 
 /** The currencies every test product is priced in: the ones test baskets are created in. */
 export const testCurrencies = ["EUR", "SEK", "USD", "JPY"] as const;
@@ -49,6 +52,23 @@ export async function seedCatalog(
         }),
     ),
   );
+}
+
+/**
+ * The same in the PostgreSQL database a test's service processes run on (`serve` with
+ * DATABASE_URL), migrating it first: the seed may come before the first process has.
+ */
+export async function seedCatalogAt(
+  databaseUrl: string,
+  products: TestPrices | readonly string[],
+): Promise<void> {
+  const database = await openDatabase({ kind: "postgres", url: databaseUrl, poolSize: 2 });
+  try {
+    await migrateToLatest(database);
+    await seedCatalog(new PostgresEventStore(database), products);
+  } finally {
+    await database.close();
+  }
 }
 
 /** A pool of skus for tests that add many different products: `sku-0` … `sku-<n-1>`. */
