@@ -10,7 +10,7 @@ import type { Database } from "../../src/db/database.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { projections } from "../../src/projections/all-projections.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
-import { seedCatalog, testCurrencies } from "../support/catalog.js";
+import { pricesOf, seedCatalog } from "../support/catalog.js";
 import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
 import {
   expectedPopularity,
@@ -57,9 +57,7 @@ const catalogChange: fc.Arbitrary<ProductCommand> = fc.oneof(
     data: fc.record({
       sku: fc.constantFrom(...listed),
       name: fc.constantFrom("Tea", "Mug"),
-      prices: fc
-        .integer({ min: 0, max: 10_000 })
-        .map((price) => Object.fromEntries(testCurrencies.map((currency) => [currency, price]))),
+      prices: fc.integer({ min: 0, max: 10_000 }).map(pricesOf),
     }),
   }),
   fc.record({

@@ -4,6 +4,7 @@ import { migrateToLatest } from "../../src/db/migrate.js";
 import { versionOf } from "../../src/events/index.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { adminAuth } from "./baskets.js";
 
 /** The currencies every test product is priced in: the ones test baskets are created in. */
 export const testCurrencies = ["EUR", "SEK", "USD", "JPY"] as const;
@@ -17,6 +18,13 @@ export const defaultTestPrice = 250;
 /** The name the catalog gives a test product: what a line shows after an add. */
 export const testProductName = (sku: string) => `Product ${sku}`;
 
+const entriesOf = (products: TestPrices | readonly string[]): [string, number][] =>
+  Array.isArray(products) ? products.map((sku) => [sku, defaultTestPrice]) : Object.entries(products);
+
+/** One price in every test currency. */
+export const pricesOf = (price: number) =>
+  Object.fromEntries(testCurrencies.map((currency) => [currency, price]));
+
 /**
  * Lists products in the store's catalog, as the operator would (one ProductListed each, with
  * its schema version): the worker prices baskets from these streams. Each sku is priced in
@@ -26,11 +34,8 @@ export async function seedCatalog(
   store: Pick<EventStore, "append">,
   products: TestPrices | readonly string[],
 ): Promise<void> {
-  const entries: [string, number][] = Array.isArray(products)
-    ? products.map((sku) => [sku, defaultTestPrice])
-    : Object.entries(products);
   await Promise.all(
-    entries.map(([sku, price]) =>
+    entriesOf(products).map(([sku, price]) =>
       store
         .append(
           productStream(sku),
@@ -40,7 +45,7 @@ export async function seedCatalog(
               data: {
                 sku,
                 name: testProductName(sku),
-                prices: Object.fromEntries(testCurrencies.map((currency) => [currency, price])),
+                prices: pricesOf(price),
               },
               metadata: versionOf("ProductListed"),
             },
@@ -68,6 +73,27 @@ export async function seedCatalogAt(
     await seedCatalog(new PostgresEventStore(database), products);
   } finally {
     await database.close();
+  }
+}
+
+/**
+ * The same through a running service's API, as its operator would (`PUT /products/:sku` with the
+ * test admin token: the service needs ADMIN_TOKENS from `operatorEnv`). A product already listed
+ * at that price is left as it is.
+ */
+export async function putCatalog(
+  url: string,
+  products: TestPrices | readonly string[],
+  auth: Record<string, string> = adminAuth,
+): Promise<void> {
+  for (const [sku, price] of entriesOf(products)) {
+    const response = await fetch(`${url}/products/${encodeURIComponent(sku)}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", ...auth },
+      body: JSON.stringify({ name: testProductName(sku), prices: pricesOf(price) }),
+    });
+    if (response.status !== 200)
+      throw new Error(`PUT /products/${sku} answered ${response.status}: ${await response.text()}`);
   }
 }
 

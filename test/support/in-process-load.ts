@@ -8,7 +8,7 @@ import type { ProductCommandHandler } from "../../src/commands/catalog/product-c
 import type { Database } from "../../src/db/database.js";
 import type { EventStore } from "../../src/eventstore/port.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
-import { seedCatalog, testCurrencies, testProductName } from "./catalog.js";
+import { pricesOf, seedCatalog, testProductName } from "./catalog.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
 
@@ -86,9 +86,7 @@ function someCommand(next: (below: number) => number): BasketCommand {
 function someCatalogChange(next: (below: number) => number): ProductCommand {
   const sku = skus[next(skus.length)] as string;
   if (next(4) === 0) return { type: "DelistProduct", data: { sku } };
-  const price = 100 * next(9);
-  const prices = Object.fromEntries(testCurrencies.map((currency) => [currency, price]));
-  return { type: "PutProduct", data: { sku, name: testProductName(sku), prices } };
+  return { type: "PutProduct", data: { sku, name: testProductName(sku), prices: pricesOf(100 * next(9)) } };
 }
 
 /**
