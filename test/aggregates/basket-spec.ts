@@ -42,11 +42,7 @@ export const offer = (
 ): ProductOffer => ({ sku, name, listed, prices: { [currency]: unitPrice }, revision });
 
 /** AddItem as the client sends it ({sku, quantity}) with the catalog's offer attached; null: the catalog knows none. */
-export const add = (
-  sku: string,
-  quantity = 1,
-  priced: ProductOffer | null = offer(sku),
-): BasketCommand => ({
+export const add = (sku: string, quantity = 1, priced: ProductOffer | null = offer(sku)): BasketCommand => ({
   type: "AddItem",
   data: { sku, quantity },
   offer: priced ?? undefined,
