@@ -4,17 +4,20 @@
  *   npm run bench   (or: npx tsx bench/affinity.ts)
  */
 import { v7 as uuidv7 } from "uuid";
+import { skuPool } from "../test/support/catalog.js";
 import { hitRatio, startWorkerFleet } from "../test/support/worker-fleet.js";
 import { drive, summarise } from "./stats.js";
 
 const baskets = 2_000;
 const commands = 20_000;
 const concurrency = 64;
+const skus = skuPool(10);
 
 async function run(routing: "affinity" | "shared") {
   const fleet = await startWorkerFleet({ workers: 2, partitions: 64, routing, logLevel: "warn" });
   try {
     if (routing === "affinity") await fleet.converged(2);
+    await fleet.seedCatalog(skus);
     const ids = Array.from({ length: baskets }, () => uuidv7());
     await drive(ids.length, concurrency, (i) =>
       fleet.send(ids[i] as string, { type: "CreateBasket", data: { basketId: ids[i] as string } }),
@@ -23,7 +26,7 @@ async function run(routing: "affinity" | "shared") {
     const { latencies, elapsedMs } = await drive(commands, concurrency, async (i) => {
       const outcome = await fleet.send(ids[i % baskets] as string, {
         type: "AddItem",
-        data: { sku: `sku-${Math.floor(i / baskets) % 10}`, name: "Tea", unitPrice: 450, quantity: 1 },
+        data: { sku: skus[Math.floor(i / baskets) % skus.length] as string, quantity: 1 },
       });
       if (!outcome.ok) throw new Error(`AddItem failed: ${outcome.code}`);
     });

@@ -13,6 +13,7 @@ import { PostgresEventStore } from "../src/eventstore/postgres/postgres-event-st
 import { ensureEventsStream, eventRelayProjection } from "../src/nats/events/event-relay.js";
 import { commandQueueConsumer, commandQueueStream, eventsStream } from "../src/nats/names.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../src/projections/projection-runner.js";
+import { skuPool } from "../test/support/catalog.js";
 import { startCommandCluster } from "../test/support/command-cluster.js";
 import { openTestDatabase } from "../test/support/databases.js";
 import { appendBaskets } from "../test/support/event-streams.js";
@@ -27,7 +28,9 @@ async function queuedCommands(total: number) {
     workers: 2,
     async: { maxInFlight: 32, ackWaitMs: 30_000, statusTtlMs: 600_000 },
   });
+  const skus = skuPool(40);
   try {
+    await cluster.seedCatalog(skus);
     const handler = new BasketCommandHandler(cluster.store);
     const baskets = Array.from({ length: 500 }, () => uuidv7());
     for (const basketId of baskets)
@@ -44,12 +47,7 @@ async function queuedCommands(total: number) {
         basketId: baskets[i % baskets.length] as string,
         command: {
           type: "AddItem",
-          data: {
-            sku: `sku-${Math.floor(i / baskets.length) % 40}`,
-            name: "Tea",
-            unitPrice: 450,
-            quantity: 1,
-          },
+          data: { sku: skus[Math.floor(i / baskets.length) % skus.length] as string, quantity: 1 },
         },
       }),
     );

@@ -6,6 +6,7 @@
  */
 import { v7 as uuidv7 } from "uuid";
 import { NatsCommandBus } from "../src/nats/commands/nats-command-bus.js";
+import { seedCatalogAt, skuPool } from "../test/support/catalog.js";
 import { createPostgresDatabase } from "../test/support/databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../test/support/nats.js";
 import { startCli } from "../test/support/processes.js";
@@ -13,6 +14,8 @@ import { runEmmettWorkload } from "./emmett.js";
 import { drive, summarise } from "./stats.js";
 
 const concurrency = 64;
+/** Ten lines whatever the stream's length, so the two workloads differ only in history. */
+const skus = skuPool(10);
 const workloads = [
   { baskets: 1_000, commandsPerBasket: 20 },
   { baskets: 100, commandsPerBasket: 200 },
@@ -32,6 +35,8 @@ async function runOurs(workload: (typeof workloads)[number]) {
   try {
     await worker.waitFor(() => true).catch(() => {});
     await waitForWorker(nc, prefix);
+    // The worker prices each add from the catalog, as in production.
+    await seedCatalogAt(database.url, skus);
     const bus = new NatsCommandBus(nc, { subjectPrefix: prefix, partitions: 64, timeoutMs: 30_000 });
     const send = async (basketId: string, command: Parameters<typeof bus.send>[0]["command"]) => {
       const outcome = await bus.send({ commandId: uuidv7(), basketId, command });
@@ -39,11 +44,7 @@ async function runOurs(workload: (typeof workloads)[number]) {
     };
     const create = (basketId: string) => send(basketId, { type: "CreateBasket", data: { basketId } });
     const add = (basketId: string, n: number) =>
-      // Ten lines whatever the stream's length, so the two workloads differ only in history.
-      send(basketId, {
-        type: "AddItem",
-        data: { sku: `sku-${n % 10}`, name: "Tea", unitPrice: 450, quantity: 1 },
-      });
+      send(basketId, { type: "AddItem", data: { sku: skus[n % skus.length] as string, quantity: 1 } });
 
     // The same warm-up before every workload (the JIT, the pools, a fresh database's first
     // pages), so none is timed colder than another: 3,000 commands, more than any workload's creates.

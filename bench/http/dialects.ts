@@ -1,8 +1,9 @@
 /**
  * How the load speaks to each kind of target: this service's REST API, and the Emmett peer's.
  * The bodies and the one-time setup are the small functions at the top of each, to change with
- * the API (issue 16: AddItem becomes {sku, quantity}, priced from a catalog the operator loads).
+ * the API. Both price on the server: the client names a product and a quantity.
  */
+import { rules } from "../../src/aggregates/basket/rules.js";
 import type { HttpClient } from "./client.js";
 
 /** A basket as the load holds it: its id and the headers its commands need. */
@@ -28,15 +29,21 @@ export const benchAdminToken = "bench-admin-token-0123456789abcdef-0123456789";
 
 /** This service: POST /baskets answers a token, which every other route of the basket needs. */
 export const serviceDialect: Dialect = {
-  // Nothing yet. With issue 16: PUT /products/:sku {name, prices: {EUR: 450}} for each sku, as the operator.
-  async prepare() {},
+  // The operator lists every sku a basket can hold (one line each, at most maxLines) in the catalog.
+  async prepare(http) {
+    const headers = { authorization: `Bearer ${benchAdminToken}` };
+    for (let n = 0; n < rules.maxLines; n++) {
+      const body = { name: `Tea ${n}`, prices: { EUR: 450 } };
+      await http.expectOk("PUT", `/products/${skuOf(n)}`, { body, headers });
+    }
+  },
   async createBasket(http) {
     const { body } = await http.expectOk("POST", "/baskets");
     const { id, token } = body as { id: string; token: string };
     return { id, headers: { authorization: `Bearer ${token}` } };
   },
   async addItem(http, basket, n) {
-    const body = { sku: skuOf(n), name: `Tea ${n}`, unitPrice: 450, quantity: 1 };
+    const body = { sku: skuOf(n), quantity: 1 };
     await http.expectOk("POST", `/baskets/${basket.id}/items`, { body, headers: basket.headers });
   },
   async itemsInReadModel(http, basket) {

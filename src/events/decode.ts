@@ -83,5 +83,7 @@ function decode(
 const describe = (stored: StoredEvent) =>
   stored.stream === undefined ? stored.type : `${stored.type} (${stored.stream}@${stored.revision})`;
 
-const unknownType = (stored: StoredEvent, kind: string) =>
-  new UnreadableEvent(`Unknown ${kind} event type ${JSON.stringify(stored.type)} (${describe(stored)})`);
+const unknownType = (stored: StoredEvent, kind: string) => {
+  const where = stored.stream === undefined ? "" : ` (${stored.stream}@${stored.revision})`;
+  return new UnreadableEvent(`Unknown ${kind} event type ${JSON.stringify(stored.type)}${where}`);
+};

@@ -6,16 +6,18 @@ import { openDatabase } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { basketsProjection } from "../../src/projections/baskets/baskets-projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
+import { skuPool } from "../support/catalog.js";
 import { type ServiceProcess, startCli } from "../support/processes.js";
 import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
 import { hitRatio, startWorkerFleet } from "../support/worker-fleet.js";
 
 // The default: with 3 or 4 members, every member surely gets some.
 const partitions = 64;
-const skus = 30;
+const skus = skuPool(30);
 
-/** Baskets, and what every acknowledged command should have made of them. */
+/** Baskets, and what every acknowledged command should have made of them; the skus they add listed. */
 async function prepareBaskets(fleet: Awaited<ReturnType<typeof startWorkerFleet>>, count: number) {
+  await fleet.seedCatalog(skus);
   const baskets = Array.from({ length: count }, () => uuidv7());
   for (const basketId of baskets) {
     const outcome = await fleet.send(basketId, { type: "CreateBasket", data: { basketId } });
@@ -37,14 +39,11 @@ async function load(
     Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < commands; i = next++) {
         const basketId = baskets[i % baskets.length] as string;
-        const sku = `s${Math.floor(i / baskets.length) % skus}`;
+        const sku = skus[Math.floor(i / baskets.length) % skus.length] as string;
         const commandId = uuidv7();
         const outcome = await fleet.send(
           basketId,
-          {
-            type: "AddItem",
-            data: { sku, name: sku, unitPrice: 100, quantity: 1 },
-          },
+          { type: "AddItem", data: { sku, quantity: 1 } },
           commandId,
         );
         if (outcome.ok) acked.push({ basketId, commandId, sku });

@@ -12,7 +12,8 @@ import { startCommandCluster } from "../support/command-cluster.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { expectProblem } from "../support/problems.js";
 
-const item = (sku: string, quantity = 1) => ({ sku, name: `Product ${sku}`, unitPrice: 250, quantity });
+/** What a client adds; the catalog prices it (250 for every sku these tests list). */
+const item = (sku: string, quantity = 1) => ({ sku, quantity });
 const respondAsync = { prefer: "respond-async" };
 
 type Cluster = Awaited<ReturnType<typeof startCommandCluster>>;
@@ -52,6 +53,7 @@ describe("commands sent with Prefer: respond-async", () => {
         },
       },
     });
+    await cluster.seedCatalog(["tea", "mug", "pot"]);
   });
   afterAll(async () => {
     for (const release of held) release();
@@ -246,6 +248,7 @@ describe("sharing the work queue", () => {
     const maxInFlight = 2;
     // An ack wait longer than the test: what the stalled worker takes, it keeps.
     const cluster = await startCommandCluster({ workers: 1, async: { maxInFlight, ackWaitMs: 60_000 } });
+    await cluster.seedCatalog(["tea"]);
     // A second worker whose store waits for its only connection, which the test holds.
     const stalledDatabase = await openDatabase({ kind: "postgres", url: cluster.databaseUrl, poolSize: 1 });
     // Its pool's one connection, held by the test until it lets go.

@@ -7,6 +7,7 @@ import { InMemoryCommandStatusStore } from "../../src/commands/async/command-sta
 import { InProcessCommandQueue } from "../../src/commands/async/in-process-command-queue.js";
 import { QueuedCommandProcessor } from "../../src/commands/async/queued-command-processor.js";
 import { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
+import { demoProducts } from "../../src/commands/catalog/demo-catalog.js";
 import { loadConfig } from "../../src/config/config.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { type Running, serve } from "../../src/serve/serve.js";
@@ -24,12 +25,14 @@ describe("Prefer: respond-async without NATS (the embedded default)", () => {
 
   it("answers 202, and the status follows the command to its outcome", async () => {
     const url = running.url as string;
+    // The embedded default lists the demo catalog in its empty one.
+    const tea = demoProducts.find((product) => product.sku === "TEA-001");
     const { id, auth } = await createBasket(url);
     const send = (basketId: string) =>
       fetch(`${url}/baskets/${basketId}/items`, {
         method: "POST",
         headers: { "content-type": "application/json", prefer: "respond-async", ...auth },
-        body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
+        body: JSON.stringify({ sku: "TEA-001", quantity: 2 }),
       });
     const poll = async (location: string) => {
       for (let i = 0; i < 400; i++) {
@@ -46,7 +49,7 @@ describe("Prefer: respond-async without NATS (the embedded default)", () => {
     expect(await poll(accepted.headers.get("location") as string)).toMatchObject({
       status: "succeeded",
       revision: 1,
-      basket: { total: 900 },
+      basket: { total: 2 * (tea?.prices.EUR as number) },
     });
     // A token opens its own basket only: another basket's command is refused before it is queued.
     expect((await send(uuidv7())).status).toBe(403);

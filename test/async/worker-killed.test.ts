@@ -9,10 +9,13 @@ import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event
 import { commandStatusBucket } from "../../src/nats/names.js";
 import { JetStreamCommandQueue } from "../../src/nats/queue/jetstream-command-queue.js";
 import { KvCommandStatusStore } from "../../src/nats/queue/kv-command-status.js";
+import { skuPool } from "../support/catalog.js";
 import type { ServiceProcess } from "../support/processes.js";
 import { startWorkerFleet } from "../support/worker-fleet.js";
 
 const ackWaitMs = 2_000;
+/** The load's skus: 600 adds over 20 baskets, 30 each. */
+const loadSkus = skuPool(30);
 
 /** Worker processes as deployed, each killed with SIGKILL while it holds queued commands. */
 describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
@@ -30,6 +33,7 @@ describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
     const statuses = await KvCommandStatusStore.open(fleet.nc, commandStatusBucket(fleet.prefix), 600_000);
     asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(fleet.nc, fleet.prefix), statuses);
     store = new PostgresEventStore(await openDatabase({ kind: "postgres", url: fleet.databaseUrl }));
+    await fleet.seedCatalog(["tea", ...loadSkus]);
   }, 90_000);
   afterAll(async () => {
     await store?.close();
@@ -74,7 +78,7 @@ describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
       await asyncCommands.submit({
         commandId,
         basketId,
-        command: { type: "AddItem", data: { sku: "tea", name: "Tea", unitPrice: 450, quantity: 1 } },
+        command: { type: "AddItem", data: { sku: "tea", quantity: 1 } },
       });
       const taken = (line: Record<string, unknown>) =>
         line.msg === "queued command received" && line.commandId === commandId;
@@ -100,7 +104,7 @@ describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
       basketId: baskets[i % baskets.length] as string,
       command: {
         type: "AddItem" as const,
-        data: { sku: `sku-${Math.floor(i / baskets.length)}`, name: "x", unitPrice: 100, quantity: 1 },
+        data: { sku: loadSkus[Math.floor(i / baskets.length)] as string, quantity: 1 },
       },
     }));
     const submitted = Promise.all(commands.map((envelope) => asyncCommands.submit(envelope)));

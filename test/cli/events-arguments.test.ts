@@ -37,7 +37,7 @@ const basketId = "0190f5a2-7c3e-7d4b-9a1e-2b3c4d5e6f70";
 describe("basket events: help, bad arguments and unreachable services", () => {
   it("has help for every subcommand", async () => {
     const help = {
-      history: ["<basketId>", "--json"],
+      history: ["<basketId|product-sku>", "--json"],
       state: ["--at-revision <n>", "--at <time>", "--json", "Exactly one of"],
       export: ["--from <checkpoint>", "--until <checkpoint>", "--stream-prefix", "--out <file>", "inclusive"],
       import: ["<file>", "--into-non-empty", "nothing of its batch is written"],
@@ -54,8 +54,8 @@ describe("basket events: help, bad arguments and unreachable services", () => {
   });
 
   it.each([
-    [["history", "nope"], /is invalid for argument 'basketId'\. A basket id is a UUID/],
-    [["history"], /missing required argument 'basketId'/],
+    [["history", "nope"], /is invalid for argument 'basketId\|product-sku'\. A basket id is a UUID/],
+    [["history"], /missing required argument 'basketId\|product-sku'/],
     [["history", basketId, "--verbose"], /unknown option '--verbose'/],
     [["state", basketId], /give --at-revision <n> or --at <time>/],
     [["state", basketId, "--at-revision", "1", "--at", "2025-01-31T12:00:00Z"], /cannot be used with option/],
@@ -108,7 +108,9 @@ describe("basket events: help, bad arguments and unreachable services", () => {
       }),
     ]);
     expect(badId.code).toBe(2);
-    expect(badId.stderr).toMatch(/^error: command-argument value 'nope' is invalid for argument 'basketId'/);
+    expect(badId.stderr).toMatch(
+      /^error: command-argument value 'nope' is invalid for argument 'basketId\|product-sku'/,
+    );
     expect(unreachable).toEqual({
       code: 1,
       stdout: "",

@@ -41,12 +41,13 @@ describe.concurrent("basket events export and import", () => {
     "moves a shop from PGlite to PostgreSQL, identical event for event and in the same order",
     slow,
     async ({ expect }) => {
-      // A shop on PGlite: a demo basket, then two streams written in turns (so the log interleaves
-      // them), an append of several events, data and metadata with awkward text, a given time.
+      // A shop on PGlite: the demo's catalog and basket, then two streams written in turns (so the
+      // log interleaves them), an append of several events, data and metadata with awkward text, a
+      // given time. (Only streams of the service's own prefixes must hold events it can read.)
       const dataDir = join(dir, "pglite");
       const source = await withStore({ dataDir }, async (store) => {
         await runDemo(store, () => {});
-        const [a, b] = [`basket-${randomUUID()}`, `other-${randomUUID()}`];
+        const [a, b] = [`notes-${randomUUID()}`, `other-${randomUUID()}`];
         for (let i = 0; i < 3; i++) {
           await store.append(a, [{ type: "Noted", data: { i } }], i === 0 ? "no_stream" : BigInt(i - 1));
           await store.append(b, [{ type: "Noted", data: { i }, metadata: { commandId: `c-${i}` } }], "any");
@@ -63,13 +64,14 @@ describe.concurrent("basket events export and import", () => {
         );
         return readEverything(store);
       });
-      expect(source).toHaveLength(15);
+      // The demo: 4 products listed, 5 basket events; then 3 + 3 + 2.
+      expect(source).toHaveLength(17);
 
       const file = join(dir, "shop.ndjson");
       const exported = await runCli(["events", "export", "--out", file], { PGLITE_DATA_DIR: dataDir });
       expect(exported.code).toBe(0);
       expect(exported.stdout).toBe("");
-      expect(exported.stderr).toContain(`Exported 15 events to ${file}.`);
+      expect(exported.stderr).toContain(`Exported 17 events to ${file}.`);
       expect(lines(readFileSync(file, "utf8")).map((line) => line.checkpoint)).toEqual(
         source.map((event) => event.checkpoint),
       );
@@ -81,8 +83,8 @@ describe.concurrent("basket events export and import", () => {
         ...operatorEnv,
       });
       expect(imported.code).toBe(0);
-      expect(imported.stdout).toBe(`Imported 15 events from ${file}.\n`);
-      expect(imported.stderr).toMatch(/^import: 15 events in/m);
+      expect(imported.stdout).toBe(`Imported 17 events from ${file}.\n`);
+      expect(imported.stderr).toMatch(/^import: 17 events in/m);
 
       const target = await withStore({ url }, readEverything);
       expect(target.map(portable)).toEqual(source.map(portable));
@@ -251,15 +253,18 @@ async function withStore<T>(
   }
 }
 
-/** An export line as another store could have written it. */
+/**
+ * An export line as another store could have written it — before the catalog: an ItemAdded of
+ * schema version 1 (no schemaVersion), which an import takes as stored.
+ */
 const line = (stream: string, revision: number) =>
   JSON.stringify({
     id: randomUUID(),
     stream,
     revision: String(revision),
     position: "1",
-    type: "Noted",
-    data: { revision },
+    type: "ItemAdded",
+    data: { sku: `sku-${revision}`, name: "Green tea", unitPrice: 450, quantity: 1 },
     metadata: { commandId: randomUUID() },
     recordedAt: new Date(Date.UTC(2024, 5, 1, 0, 0, revision)).toISOString(),
     checkpoint: "1:1",

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BasketEvent, basketStream } from "../../src/aggregates/basket/index.js";
+import { basketStream } from "../../src/aggregates/basket/index.js";
 import { basketAt } from "../../src/cli/events/time-travel.js";
 import type { Database } from "../../src/db/database.js";
-import type { RecordedEvent } from "../../src/eventstore/port.js";
+import type { NewEvent, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
@@ -11,12 +11,20 @@ import { openTestDatabase } from "../support/databases.js";
 /** One basket whose events were recorded a minute apart, from 12:00 on 31 January 2025. */
 const minute = (n: number, seconds = 0) => new Date(Date.UTC(2025, 0, 31, 12, n, seconds));
 const basketId = randomUUID();
-const life: BasketEvent[] = [
+/**
+ * As stored: the first adds from before the catalog (ItemAdded v1, no schema version: read
+ * through the upcaster), the last one priced by the catalog (v2, with the product's revision).
+ */
+const life: NewEvent[] = [
   { type: "BasketCreated", data: { basketId, visitorId: "v-42", currency: "EUR" } },
   { type: "ItemAdded", data: { sku: "TEA-001", name: "Green tea", unitPrice: 450, quantity: 2 } },
   { type: "ItemAdded", data: { sku: "MUG-002", name: "Stoneware mug", unitPrice: 1290, quantity: 1 } },
   { type: "ItemQuantityChanged", data: { sku: "TEA-001", quantity: 3 } },
-  { type: "ItemAdded", data: { sku: "TEA-001", name: "Green tea", unitPrice: 500, quantity: 1 } },
+  {
+    type: "ItemAdded",
+    data: { sku: "TEA-001", name: "Green tea", unitPrice: 500, quantity: 1, productRevision: 1 },
+    metadata: { schemaVersion: 2 },
+  },
   { type: "ItemRemoved", data: { sku: "MUG-002" } },
   { type: "BasketCheckedOut", data: { itemCount: 4, total: 2000 } },
 ];
@@ -54,13 +62,18 @@ describe("basket events history and state", () => {
       ["1", "2025-01-31T12:01:00.000Z", "ItemAdded", "added 2 × TEA-001 at 4.50 (Green tea)"],
       ["2", "2025-01-31T12:02:00.000Z", "ItemAdded", "added 1 × MUG-002 at 12.90 (Stoneware mug)"],
       ["3", "2025-01-31T12:03:00.000Z", "ItemQuantityChanged", "quantity of TEA-001 → 3 (was 2)"],
-      ["4", "2025-01-31T12:04:00.000Z", "ItemAdded", "added 1 × TEA-001 at 5.00 (Green tea), line now 4"],
+      [
+        "4",
+        "2025-01-31T12:04:00.000Z",
+        "ItemAdded",
+        "added 1 × TEA-001 at 5.00 (Green tea, catalog revision 1), line now 4",
+      ],
       ["5", "2025-01-31T12:05:00.000Z", "ItemRemoved", "removed MUG-002 (was 1)"],
       ["6", "2025-01-31T12:06:00.000Z", "BasketCheckedOut", "checked out 4 items, total 20.00"],
     ]);
   });
 
-  it("prints the history as one JSON array with 64-bit numbers as strings", async () => {
+  it("prints the history as one JSON array with 64-bit numbers as strings, each event as stored", async () => {
     const run = await runCli(["events", "history", basketId.toUpperCase(), "--json"], env);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(
@@ -71,7 +84,7 @@ describe("basket events history and state", () => {
         position: event.position.toString(),
         type: life[i]?.type,
         data: life[i]?.data,
-        metadata: {},
+        metadata: life[i]?.metadata ?? {},
         recordedAt: minute(i).toISOString(),
         checkpoint: event.checkpoint,
       })),

@@ -3,9 +3,9 @@ import pg from "pg";
 import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BasketEvent, basketStream } from "../../src/aggregates/basket/index.js";
+import { basketStream } from "../../src/aggregates/basket/index.js";
 import type { Database } from "../../src/db/database.js";
-import type { RecordedEvent } from "../../src/eventstore/port.js";
+import type { NewEvent, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { basketsProjection } from "../../src/projections/baskets/baskets-projection.js";
 import { productPopularityProjection } from "../../src/projections/product-popularity/product-popularity-projection.js";
@@ -69,9 +69,10 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
       )
       .toBe(String(events));
 
+  /** A basket stored before the catalog (ItemAdded v1): the projections read it through the upcaster. */
   const appendBasket = (items: number) => {
     const basketId = uuidv7();
-    const events: BasketEvent[] = [
+    const events: NewEvent[] = [
       { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
     ];
     for (let i = 0; i < items; i++)
@@ -108,7 +109,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
       expect(refused.code).toBe(2);
     for (const unknown of [unknownStatus, unknownRebuild])
       expect(unknown.text).toContain(
-        'Unknown projection "nope": known are baskets, product-popularity, event-relay',
+        'Unknown projection "nope": known are baskets, product-popularity, catalog, event-relay',
       );
     expect(missing.text).toContain("error: missing required argument 'name'");
     expect(batchSize.text).toContain("expected an integer from 1 to 1000000");
@@ -313,6 +314,7 @@ describe("basket projections (the CLI)", { timeout: 120_000 }, () => {
     expect(after.map((status) => [status.name, status.state, status.lock])).toEqual([
       ["baskets", "needs_rebuild", null],
       ["product-popularity", "stopped", null],
+      ["catalog", "stopped", null],
       // The event relay runs only with NATS: listed, stopped.
       ["event-relay", "stopped", null],
     ]);

@@ -6,7 +6,7 @@ import { openTestDatabase } from "../support/databases.js";
 import { keepCommandsComing } from "../support/in-process-load.js";
 import { rebuildSchemas } from "../support/pg-catalog.js";
 import { expectAppliedOnce, expectReadModelIsFold } from "../support/read-model.js";
-import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scenario.js";
+import { expectRebuildUnderLoad, type LiveService, liveService } from "./projections-rebuild-scenario.js";
 
 /**
  * PGlite is one connection: the rebuild, the live runners, the commands and the queries take
@@ -14,11 +14,11 @@ import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scena
  */
 describe("rebuilding a projection on PGlite", { timeout: 120_000 }, () => {
   let database: Database;
-  let service: ReturnType<typeof liveService>;
+  let service: LiveService;
 
   beforeAll(async () => {
     database = await openTestDatabase("pglite");
-    service = liveService(database);
+    service = await liveService(database);
   });
   afterAll(async () => {
     await service?.close();
@@ -29,7 +29,7 @@ describe("rebuilding a projection on PGlite", { timeout: 120_000 }, () => {
   });
 
   it("resumes an interrupted rebuild while commands arrive, and ends exact", async () => {
-    const commands = keepCommandsComing(service.handler, [], 3);
+    const commands = keepCommandsComing(service.handler, [], 3, service.products);
     const interrupt = new AbortController();
     const interrupted = await rebuildProjection(database, basketsProjection, {
       owner: "first-run",

@@ -14,12 +14,12 @@ import { openTestDatabase } from "../support/databases.js";
 import { fillBaskets, keepCommandsComing, keepQuerying } from "../support/in-process-load.js";
 import { rebuildSchemas, tableOids } from "../support/pg-catalog.js";
 import {
-  countEvents,
+  countBasketEvents,
   expectAppliedOnce,
   expectReadModelIsFold,
   projectionCaughtUp,
 } from "../support/read-model.js";
-import { expectRebuildUnderLoad, liveService } from "./projections-rebuild-scenario.js";
+import { expectRebuildUnderLoad, type LiveService, liveService } from "./projections-rebuild-scenario.js";
 
 /** The same database, counting the queries that go through it. */
 function countingQueries(database: Database) {
@@ -49,11 +49,11 @@ function countingQueries(database: Database) {
 
 describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
   let database: Database & { url?: string };
-  let service: ReturnType<typeof liveService>;
+  let service: LiveService;
 
   beforeAll(async () => {
     database = await openTestDatabase("postgres");
-    service = liveService(database);
+    service = await liveService(database);
   });
   afterAll(async () => {
     await service?.close();
@@ -144,7 +144,7 @@ describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
       checkpoint: kept.checkpoint,
     });
     expect(resumed.eventsApplied).toBe(resumed.totalApplied - 100);
-    expect(resumed.totalApplied).toBe(await countEvents(database));
+    expect(resumed.totalApplied).toBe(await countBasketEvents(database));
     expect(asked.failures).toEqual([]);
     expect(asked.missing).toEqual([]);
     expect(await tableOids(database, basketsProjection.tables)).not.toEqual(tablesBefore);
@@ -168,7 +168,7 @@ describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
       schemas: await rebuildSchemas(database),
       tables: await tableOids(database, productPopularityProjection.tables),
     };
-    const total = await countEvents(database);
+    const total = await countBasketEvents(database);
 
     const resume = await planRebuild(database.db, productPopularityProjection, { restart: false });
     const restart = await planRebuild(database.db, productPopularityProjection, { restart: true });
@@ -233,7 +233,7 @@ describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
       await reader.query("commit").catch(() => {});
       await reader.end();
     }
-    const total = await countEvents(database);
+    const total = await countBasketEvents(database);
     const switched = await rebuildProjection(database, productPopularityProjection, {
       owner: "free",
       batchSize: 500,
@@ -310,7 +310,7 @@ describe("rebuilding a projection on PostgreSQL", { timeout: 120_000 }, () => {
     await expect.poll(() => old.state).toBe("running");
     await projectionCaughtUp(database, service.store, "baskets");
 
-    const commands = keepCommandsComing(service.handler, basketIds, 7);
+    const commands = keepCommandsComing(service.handler, basketIds, 7, service.products);
     const result = await rebuildProjection(database, v2, { owner: "deploy", batchSize: 200 });
     expect(result.plan.version).toEqual({ deployed: 2, stored: 1 });
     await expect.poll(() => waiting.state, { timeout: 5_000 }).toBe("running");

@@ -4,7 +4,12 @@ import { type BasketCommand, basketStream } from "../../src/aggregates/basket/in
 import { BasketCommandHandler, defaultHandlerOptions } from "../../src/commands/basket-command-handler.js";
 import type { CommandEnvelope } from "../../src/commands/command.js";
 import type { EventStore } from "../../src/eventstore/port.js";
+import { seedCatalog, skuPool } from "../support/catalog.js";
 import { openTestStore, storeBackends, type TestStore } from "../support/event-stores.js";
+
+/** Every sku the tests add, listed in the catalog the handler prices from. */
+const pool = skuPool(30);
+const namedSkus = ["a", "b", "c", "added-elsewhere", "warm", "later", "elsewhere", "x", "y"];
 
 describe.each(storeBackends)("the basket command handler on %s", (backend) => {
   let opened: TestStore;
@@ -12,6 +17,8 @@ describe.each(storeBackends)("the basket command handler on %s", (backend) => {
   beforeAll(async () => {
     opened = await openTestStore(backend);
     store = opened.store;
+    await seedCatalog(store, { tea: 100 });
+    await seedCatalog(store, [...namedSkus, ...pool]);
   });
   afterAll(() => opened?.close());
 
@@ -24,14 +31,14 @@ describe.each(storeBackends)("the basket command handler on %s", (backend) => {
   });
   const create = (basketId: string) => envelope(basketId, { type: "CreateBasket", data: { basketId } });
   const add = (basketId: string, sku: string, quantity = 1) =>
-    envelope(basketId, { type: "AddItem", data: { sku, name: sku, unitPrice: 100, quantity } });
+    envelope(basketId, { type: "AddItem", data: { sku, quantity } });
   const newBasket = async (handler: BasketCommandHandler) => {
     const basketId = uuidv7();
     expect(await handler.handle(create(basketId))).toMatchObject({ ok: true, revision: 0n });
     return basketId;
   };
 
-  it("applies a command and answers with the basket after it", async () => {
+  it("applies a command and answers with the basket after it, priced from the catalog", async () => {
     const handler = worker();
     const basketId = await newBasket(handler);
     const outcome = await handler.handle(add(basketId, "tea", 2));
@@ -43,10 +50,14 @@ describe.each(storeBackends)("the basket command handler on %s", (backend) => {
         id: basketId,
         itemCount: 2,
         total: 200,
-        lines: [{ sku: "tea", quantity: 2, lineTotal: 200 }],
+        lines: [{ sku: "tea", name: "Product tea", unitPrice: 100, quantity: 2, lineTotal: 200 }],
       },
     });
     expect(outcome.ok && outcome.events.map((e) => e.type)).toEqual(["ItemAdded"]);
+    expect(outcome.ok && outcome.events[0]).toMatchObject({
+      data: { sku: "tea", name: "Product tea", unitPrice: 100, quantity: 2, productRevision: 0 },
+      metadata: { schemaVersion: 2 },
+    });
   });
 
   it("serves a second command from the cache, and rebuilds from the stream on a miss", async () => {
@@ -181,9 +192,7 @@ describe.each(storeBackends)("the basket command handler on %s", (backend) => {
   it("runs one basket's commands one at a time, in arrival order", async () => {
     const handler = worker();
     const basketId = await newBasket(handler);
-    const outcomes = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => handler.handle(add(basketId, `sku-${i}`))),
-    );
+    const outcomes = await Promise.all(pool.map((sku) => handler.handle(add(basketId, sku))));
     expect(outcomes.map((o) => o.ok && o.revision)).toEqual(
       Array.from({ length: 30 }, (_, i) => BigInt(i + 1)),
     );
@@ -225,9 +234,7 @@ describe.each(storeBackends)("the basket command handler on %s", (backend) => {
   it("answers 'unavailable' at once when its queues are full", async () => {
     const handler = worker({ maxPendingPerBasket: 2, maxPendingCommands: 3 });
     const basketId = await newBasket(handler);
-    const outcomes = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => handler.handle(add(basketId, `s${i}`))),
-    );
+    const outcomes = await Promise.all(pool.slice(0, 6).map((sku) => handler.handle(add(basketId, sku))));
     expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
     expect(outcomes.filter((o) => !o.ok)).toEqual(
       Array(4).fill(expect.objectContaining({ kind: "unavailable", code: "overloaded" })),

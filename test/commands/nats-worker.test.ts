@@ -5,6 +5,7 @@ import { basketStream } from "../../src/aggregates/basket/index.js";
 import { statusOfFailure } from "../../src/commands/command.js";
 import { commandSubject } from "../../src/nats/names.js";
 import { partitionOf } from "../../src/nats/routing/partitions.js";
+import { schemaVersion } from "../../src/nats/wire.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { storeBackends } from "../support/event-stores.js";
 import { hostileJson, hostileText } from "../support/hostile-input.js";
@@ -13,11 +14,12 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
   let cluster: Awaited<ReturnType<typeof startCommandCluster>>;
   beforeAll(async () => {
     cluster = await startCommandCluster({ workers: 1, backend });
+    await cluster.seedCatalog(["tea"]);
   });
   afterAll(() => cluster?.stop());
 
   const valid = (basketId: string) => ({
-    schemaVersion: 1,
+    schemaVersion,
     commandId: uuidv7(),
     basketId,
     type: "CreateBasket",
@@ -45,6 +47,8 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
     ["a missing commandId", { commandId: undefined }],
     ["a field too many", { extra: true }],
     ["data of the wrong shape", { type: "AddItem", data: { sku: 1 } }],
+    ["a client's unit price", { type: "AddItem", data: { sku: "tea", quantity: 1, unitPrice: 1 } }],
+    ["a client's product name", { type: "AddItem", data: { sku: "tea", quantity: 1, name: "Tea" } }],
     ["a basket id that is not a UUID", { basketId: "../etc" }],
     // Its refusal quotes the field, and a header value cannot hold a line break.
     ["a field named with a line break", { "bad\r\nfield": 0 }],
@@ -64,12 +68,25 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
     expect(await cluster.store.readStream(basketStream(basketId))).toEqual([]);
   });
 
-  it("refuses a schema version it does not speak", async () => {
+  it("refuses a schema version it does not speak: v1, whose AddItem carried the client's price, or a newer one", async () => {
     const basketId = uuidv7();
-    const { code, body } = await send(basketId, { ...valid(basketId), schemaVersion: 2 });
-    expect(code).toBe("400");
-    expect(body.message).toMatch(/schemaVersion 2/);
-    expect(await cluster.store.readStream(basketStream(basketId))).toEqual([]);
+    expect((await send(basketId, valid(basketId))).code).toBeUndefined();
+    const v1AddItem = {
+      ...valid(basketId),
+      schemaVersion: 1,
+      type: "AddItem",
+      data: { sku: "tea", name: "Tea", unitPrice: 1, quantity: 1 },
+    };
+    for (const [message, version] of [
+      [v1AddItem, 1],
+      [{ ...valid(uuidv7()), basketId, schemaVersion: 3 }, 3],
+    ] as const) {
+      const { code, body } = await send(basketId, message);
+      expect(code).toBe("400");
+      expect(body).toMatchObject({ kind: "invalid", code: "invalid_command" });
+      expect(body.message).toMatch(new RegExp(`schemaVersion ${version}`));
+    }
+    expect(await cluster.store.readStream(basketStream(basketId))).toHaveLength(1);
   });
 
   it("refuses a command that came on another basket's subject, or another partition's", async () => {
@@ -99,7 +116,7 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
     const runs = Number(process.env.FUZZ_RUNS ?? 150);
     const text = hostileText;
     const anything = hostileJson;
-    const item = { sku: "tea", name: "Tea", unitPrice: 450, quantity: 1 };
+    const item = { sku: "tea", quantity: 1 };
     const commands = [
       { type: "CreateBasket", data: { currency: "EUR" } },
       { type: "AddItem", data: item },
@@ -155,7 +172,14 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
         anything.map((value) => JSON.stringify(value) ?? "null"),
         mutated(basketId),
         fc
-          .record({ version: anything.filter((v) => v !== 1), command: mutated(basketId) })
+          .record({
+            // 1 above all: the version whose AddItem carried the client's price.
+            version: fc.oneof(
+              fc.constant(1),
+              anything.filter((v) => v !== schemaVersion),
+            ),
+            command: mutated(basketId),
+          })
           .map(({ version, command }) => ({ ...command, schemaVersion: version })),
       );
 
@@ -181,6 +205,20 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
             const { code, body } = await send(basketId, payload);
             const after = await cluster.countEvents();
             expect(typeof body.ok).toBe("boolean");
+            // Another schema version (v1's AddItem carried the client's price), or a price or a
+            // name in the data — they come from the catalog: no command, never applied.
+            const fields =
+              payload instanceof Uint8Array || typeof payload === "string"
+                ? undefined
+                : (payload as Record<string, unknown>);
+            const otherVersion =
+              fields?.schemaVersion !== undefined && fields.schemaVersion !== schemaVersion;
+            const data = fields?.data;
+            const carriesPrice =
+              typeof data === "object" && data !== null && ("unitPrice" in data || "name" in data);
+            if (otherVersion || carriesPrice)
+              expect(body).toMatchObject({ ok: false, kind: "invalid", code: "invalid_command" });
+            if (otherVersion) expect(body.message).toMatch(/schemaVersion/);
             if (body.ok) {
               expect(code).toBeUndefined();
               return;
@@ -191,17 +229,6 @@ describe.each(storeBackends)("a worker on %s given a malformed command message",
             expect(body.kind).not.toBe("unavailable");
             expect(code).toBe(String(statusOfFailure[body.code as keyof typeof statusOfFailure]));
             if (body.kind !== "rejected") expect(known).toContain(body.code);
-            const version =
-              payload instanceof Uint8Array || typeof payload === "string" ? 1 : payload.schemaVersion;
-            if (
-              version !== 1 &&
-              version !== undefined &&
-              typeof payload === "object" &&
-              !(payload instanceof Uint8Array)
-            ) {
-              expect(body).toMatchObject({ kind: "invalid", code: "invalid_command" });
-              expect(body.message).toMatch(/schemaVersion/);
-            }
           },
         ),
         { numRuns: runs },

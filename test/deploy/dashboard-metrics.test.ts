@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roles } from "../../src/config/roles.js";
 import { createBasket, testTokenSecret } from "../support/baskets.js";
+import { seedCatalogAt } from "../support/catalog.js";
 import { createPostgresDatabase } from "../support/databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { listeningUrl, type ServiceProcess, startCli } from "../support/processes.js";
@@ -43,6 +44,7 @@ describe("deploy/grafana/basket-service.json against the running roles", { timeo
     };
     await start("projector", { MIGRATE_ON_START: "true" });
     await Promise.all([start("worker"), start("api")]);
+    await seedCatalogAt(database.url, ["tea", "mug"]);
   }, 90_000);
 
   afterAll(async () => {
@@ -62,7 +64,7 @@ describe("deploy/grafana/basket-service.json against the running roles", { timeo
     const api = urls.get("api") as string;
     const basket = await createBasket(api);
     const json = { "content-type": "application/json", ...basket.auth };
-    const item = (sku: string) => JSON.stringify({ sku, name: sku, unitPrice: 250, quantity: 1 });
+    const item = (sku: string) => JSON.stringify({ sku, quantity: 1 });
     const added = await fetch(`${api}/baskets/${basket.id}/items`, {
       method: "POST",
       headers: json,

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../src/config/roles.js";
-import { createBasket, testTokenSecret } from "../support/baskets.js";
+import { createBasket, operatorEnv, testTokenSecret } from "../support/baskets.js";
+import { putCatalog } from "../support/catalog.js";
 import { createPostgresDatabase } from "../support/databases.js";
 import {
   envValues,
@@ -124,7 +125,11 @@ describe("the package, installed as the image installs it", { timeout: 120_000 }
       const migrate = startNode([entrypoint[1] as string, "migrate"], env, app);
       expect(await migrate.exited).toBe(0);
 
-      const roles = { api: { BASKET_TOKEN_SECRETS: testTokenSecret }, worker: {}, projector: {} };
+      const roles = {
+        api: { BASKET_TOKEN_SECRETS: testTokenSecret, ADMIN_TOKENS: operatorEnv.ADMIN_TOKENS },
+        worker: {},
+        projector: {},
+      };
       const started = Object.entries(roles).map(([role, extra]) => {
         const service = startRole(app, role as Role, { ...env, ...extra });
         services.push(service);
@@ -136,11 +141,13 @@ describe("the package, installed as the image installs it", { timeout: 120_000 }
         expect(await healthcheckExitCode(app, url), role).toBe(0);
       }
 
+      // The operator lists a product; the worker prices the basket from it.
+      await putCatalog(urls.api as string, { tea: 450 });
       const { id, auth } = await createBasket(urls.api as string);
       const added = await fetch(`${urls.api}/baskets/${id}/items`, {
         method: "POST",
         headers: { "content-type": "application/json", ...auth },
-        body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
+        body: JSON.stringify({ sku: "tea", quantity: 2 }),
       });
       expect(added.status).toBe(200);
       expect(await added.json()).toMatchObject({ total: 900, revision: 1 });

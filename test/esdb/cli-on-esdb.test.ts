@@ -6,6 +6,7 @@ import type { Database } from "../../src/db/database.js";
 import type { EsdbEventStore } from "../../src/eventstore/esdb/esdb-event-store.js";
 import type { ProjectionStatus } from "../../src/projections/projection-status.js";
 import { createBasket, operatorEnv, testTokenSecret } from "../support/baskets.js";
+import { seedCatalog } from "../support/catalog.js";
 import { runCli } from "../support/cli.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestEsdb, type TestEsdb } from "../support/esdb.js";
@@ -24,6 +25,7 @@ describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 12
   beforeAll(async () => {
     esdb = await startTestEsdb();
     store = esdb.openStore();
+    await seedCatalog(store, { tea: 450 });
     database = await openTestDatabase("postgres");
     env = {
       EVENT_STORE: "esdb",
@@ -55,7 +57,7 @@ describe("basket serve and projections on EventStoreDB (the CLI)", { timeout: 12
     const added = await fetch(`${url}/baskets/${id}/items`, {
       method: "POST",
       headers: { "content-type": "application/json", ...auth },
-      body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
+      body: JSON.stringify({ sku: "tea", quantity: 2 }),
     });
     expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
     const [, itemAdded] = await store.readStream(basketStream(id));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RecordedEvent } from "../../src/eventstore/port.js";
+import type { NewEvent, RecordedEvent } from "../../src/eventstore/port.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { operatorEnv } from "../support/baskets.js";
 import { lines, runCli } from "../support/cli.js";
@@ -24,12 +24,24 @@ describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => 
   });
 
   it("moves a shop from PostgreSQL into EventStoreDB in the file's order, and reads it there", async () => {
-    // The source: two streams written in turns (so the log interleaves them), odd data, a given time.
+    // The source: two streams written in turns (so the log interleaves them), odd data, a given
+    // time. The basket's as stored over time: an add from before the catalog (ItemAdded v1), then
+    // one the catalog priced (v2) — an import takes every version.
     const source = await openTestDatabase("postgres");
     const from = new PostgresEventStore(source);
-    const [a, b] = [`basket-${randomUUID()}`, `other-${randomUUID()}`];
-    for (let i = 0; i < 3; i++) {
-      await from.append(a, [{ type: "Noted", data: { i }, metadata: { correlationId: `r-${i}` } }], "any");
+    const basketId = randomUUID();
+    const [a, b] = [`basket-${basketId}`, `other-${randomUUID()}`];
+    const life: NewEvent[] = [
+      { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
+      { type: "ItemAdded", data: { sku: "tea", name: "Green tea", unitPrice: 450, quantity: 1 } },
+      {
+        type: "ItemAdded",
+        data: { sku: "tea", name: "Green tea", unitPrice: 520, quantity: 1, productRevision: 1 },
+        metadata: { schemaVersion: 2 },
+      },
+    ];
+    for (const [i, event] of life.entries()) {
+      await from.append(a, [{ ...event, metadata: { correlationId: `r-${i}`, ...event.metadata } }], "any");
       await from.append(b, [{ type: "Noted", data: { i }, metadata: { commandId: `c-${i}` } }], "any");
     }
     const odd = { text: 'ünïcødé \u2028 "q" \\ 🧺', big: 2 ** 53 - 1, list: [null, {}] };
@@ -65,7 +77,7 @@ describe("basket events on EventStoreDB (the CLI)", { timeout: 120_000 }, () => 
       const stored = await readEverything(store);
       expect(stored.map(portable)).toEqual(written.map(portable));
 
-      const history = await runCli(["events", "history", a.slice("basket-".length), "--json"], env);
+      const history = await runCli(["events", "history", basketId, "--json"], env);
       expect(history.code, history.stderr).toBe(0);
       expect(JSON.parse(history.stdout).map((event: { revision: string }) => event.revision)).toEqual([
         "0",

@@ -1,19 +1,30 @@
 import { describe, expect, it } from "vitest";
 import { type BasketEvent, basketEventTypes } from "../../src/aggregates/basket/index.js";
-import { isBasketEventType, toBasketEvent, UnreadableEvent } from "../../src/events/index.js";
+import { isBasketEventType, toBasketEvent, UnreadableEvent, versionOf } from "../../src/events/index.js";
 import type { JsonValue } from "../../src/eventstore/port.js";
 
 const basketId = "0192f0c4-0000-7000-8000-000000000001";
 
-/** One event of each type, as the store holds it now. */
+/** One event of each type, in its current schema version. */
 const oneOfEach = {
   BasketCreated: { type: "BasketCreated", data: { basketId, visitorId: "visitor-1", currency: "EUR" } },
-  ItemAdded: { type: "ItemAdded", data: { sku: "tea", name: "Green tea", unitPrice: 450, quantity: 2 } },
+  ItemAdded: {
+    type: "ItemAdded",
+    data: { sku: "tea", name: "Green tea", unitPrice: 450, quantity: 2, productRevision: 3 },
+  },
   ItemQuantityChanged: { type: "ItemQuantityChanged", data: { sku: "tea", quantity: 3 } },
   ItemRemoved: { type: "ItemRemoved", data: { sku: "tea" } },
   BasketCleared: { type: "BasketCleared", data: {} },
+  LineRepriced: {
+    type: "LineRepriced",
+    data: { sku: "tea", name: "Green tea", unitPrice: 520, productRevision: 4 },
+  },
+  LineRemoved: { type: "LineRemoved", data: { sku: "tea", reason: "delisted" } },
   BasketCheckedOut: { type: "BasketCheckedOut", data: { itemCount: 3, total: 1_350 } },
 } satisfies { [T in BasketEvent["type"]]: Extract<BasketEvent, { type: T }> };
+
+/** The event as a writer of this version stores it: with its schema version in the metadata. */
+const stored = (event: BasketEvent) => ({ ...event, metadata: versionOf(event.type) });
 
 const refusal = (type: string, data: JsonValue, where: { stream?: string; revision?: bigint } = {}) => {
   try {
@@ -34,22 +45,28 @@ describe("a stored event becoming a basket event", () => {
   it.each(Object.values(oneOfEach).map((event) => [event.type, event] as const))(
     "takes a %s as it is stored",
     (_, event) => {
-      expect(toBasketEvent(event)).toEqual(event);
+      expect(toBasketEvent(stored(event))).toEqual(event);
     },
   );
 
   it("takes an anonymous basket, and a price or quantity of zero", () => {
-    const anonymous = { type: "BasketCreated", data: { basketId, visitorId: null, currency: "SEK" } };
-    expect(toBasketEvent(anonymous)).toEqual(anonymous);
-    const free = { type: "ItemAdded", data: { sku: "gift", name: "Gift", unitPrice: 0, quantity: 1 } };
-    expect(toBasketEvent(free)).toEqual(free);
-    const removedByZero = { type: "ItemQuantityChanged", data: { sku: "tea", quantity: 0 } };
-    expect(toBasketEvent(removedByZero)).toEqual(removedByZero);
+    const anonymous: BasketEvent = {
+      type: "BasketCreated",
+      data: { basketId, visitorId: null, currency: "SEK" },
+    };
+    expect(toBasketEvent(stored(anonymous))).toEqual(anonymous);
+    const free: BasketEvent = {
+      type: "ItemAdded",
+      data: { sku: "gift", name: "Gift", unitPrice: 0, quantity: 1, productRevision: 0 },
+    };
+    expect(toBasketEvent(stored(free))).toEqual(free);
+    const removedByZero: BasketEvent = { type: "ItemQuantityChanged", data: { sku: "tea", quantity: 0 } };
+    expect(toBasketEvent(stored(removedByZero))).toEqual(removedByZero);
   });
 
   it("keeps only the type and the data of what the store hands back", () => {
-    const stored = { ...oneOfEach.ItemRemoved, stream: `basket-${basketId}`, revision: 4n };
-    expect(toBasketEvent(stored)).toEqual(oneOfEach.ItemRemoved);
+    const recorded = { ...stored(oneOfEach.ItemRemoved), stream: `basket-${basketId}`, revision: 4n };
+    expect(toBasketEvent(recorded)).toEqual(oneOfEach.ItemRemoved);
   });
 
   it.each(["BasketDeleted", "itemAdded", "", "constructor", "__proto__", "toString"])(

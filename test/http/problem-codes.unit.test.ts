@@ -23,7 +23,14 @@ describe("the HTTP problem table", () => {
       );
     expect(statusesOf("invalid")).toEqual(new Set([400]));
     expect(statusesOf("not_found")).toEqual(new Set([404]));
-    expect(statusesOf("rejected")).toEqual(new Set([409]));
+    expect(statusesOf("rejected")).toEqual(new Set([409, 422]));
+    // 422: the catalog does not sell that product (in that currency); every other refusal is 409.
+    const unsellable = everyFailure.filter((failure) => statusOfFailure[failure.code] === 422);
+    expect(unsellable.map((failure) => failure.code).sort()).toEqual([
+      "no_price_in_currency",
+      "product_delisted",
+      "unknown_product",
+    ]);
     expect(statusesOf("conflict")).toEqual(new Set([409, 412]));
     expect(statusesOf("unavailable")).toEqual(new Set([503]));
     expect(statusesOf("timeout")).toEqual(new Set([504]));

@@ -3,7 +3,8 @@ import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { type Running, serve } from "../../src/serve/serve.js";
-import { bearer, createBasket, testAccess, testTokenSecret } from "../support/baskets.js";
+import { bearer, createBasket, operatorEnv, testAccess, testTokenSecret } from "../support/baskets.js";
+import { putCatalog } from "../support/catalog.js";
 import { createPostgresDatabase } from "../support/databases.js";
 import { connectNats, testNatsUrl, uniquePrefix } from "../support/nats.js";
 import { connectSse } from "../support/sse.js";
@@ -13,7 +14,12 @@ const log = pino({ level: "silent" });
 /** The service as `basket serve` wires it: embedded (PGlite, no NATS) or with NATS and PostgreSQL. */
 const modes = {
   "embedded, without NATS (an in-process feed)": async () => {
-    const env = { PGLITE_DATA_DIR: "memory://", BASKET_TOKEN_SECRETS: testTokenSecret, PORT: "0" };
+    const env = {
+      PGLITE_DATA_DIR: "memory://",
+      BASKET_TOKEN_SECRETS: testTokenSecret,
+      ADMIN_TOKENS: operatorEnv.ADMIN_TOKENS,
+      PORT: "0",
+    };
     const running = await serve("all", loadConfig(env), log);
     return { running, cleanUp: async () => {} };
   },
@@ -26,6 +32,7 @@ const modes = {
       NATS_URL: testNatsUrl,
       NATS_SUBJECT_PREFIX: prefix,
       BASKET_TOKEN_SECRETS: testTokenSecret,
+      ADMIN_TOKENS: operatorEnv.ADMIN_TOKENS,
       PORT: "0",
     };
     const running = await serve("all", loadConfig(env), log);
@@ -50,6 +57,7 @@ describe.each(Object.entries(modes))("GET /baskets/:id/live, %s", (_, start) => 
   beforeAll(async () => {
     ({ running, cleanUp } = await start());
     url = running.url as string;
+    await putCatalog(url, { tea: 300, mug: 300, a: 300, b: 300, c: 300, d: 300 });
   }, 60_000);
   afterAll(async () => {
     await running?.stop();
@@ -60,7 +68,7 @@ describe.each(Object.entries(modes))("GET /baskets/:id/live, %s", (_, start) => 
     const response = await fetch(`${url}/baskets/${basket.id}/items`, {
       method: "POST",
       headers: { "content-type": "application/json", ...basket.auth },
-      body: JSON.stringify({ sku, name: `Product ${sku}`, unitPrice: 300, quantity }),
+      body: JSON.stringify({ sku, quantity }),
     });
     expect(response.status).toBe(200);
   };

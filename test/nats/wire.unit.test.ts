@@ -19,7 +19,7 @@ const big = 2n ** 60n + 1n;
 const everyCommand: BasketCommand[] = [
   { type: "CreateBasket", data: { basketId } },
   { type: "CreateBasket", data: { basketId, visitorId: "visitor-1", currency: "SEK" } },
-  { type: "AddItem", data: { sku: "tea", name: "Green tea", unitPrice: 450, quantity: 2 } },
+  { type: "AddItem", data: { sku: "tea", quantity: 2 } },
   { type: "ChangeItemQuantity", data: { sku: "tea", quantity: 0 } },
   { type: "RemoveItem", data: { sku: "tea" } },
   { type: "ClearBasket", data: {} },
@@ -67,6 +67,12 @@ describe("a message that is no command this worker takes", () => {
     commandId: "c-1",
     basketId,
     type: "AddItem",
+    data: { sku: "tea", quantity: 2 },
+  };
+  /** AddItem as schemaVersion 1 sent it: with the client's name and price. */
+  const v1 = {
+    ...valid,
+    schemaVersion: 1,
     data: { sku: "tea", name: "Green tea", unitPrice: 450, quantity: 2 },
   };
   const refused = (message: Uint8Array) => {
@@ -85,10 +91,15 @@ describe("a message that is no command this worker takes", () => {
   });
 
   it("is refused when it speaks another schema version, saying which", () => {
-    expect(refused(bytes({ ...valid, schemaVersion: 2 }))).toBe(
-      "Unsupported schemaVersion 2; this worker speaks 1.",
+    expect(schemaVersion).toBe(2);
+    expect(refused(bytes(v1))).toBe("Unsupported schemaVersion 1; this worker speaks 2.");
+    expect(refused(bytes({ ...valid, schemaVersion: 1 }))).toBe(
+      "Unsupported schemaVersion 1; this worker speaks 2.",
     );
-    expect(refused(bytes({ ...valid, schemaVersion: "1" }))).toMatch(/^Unsupported schemaVersion "1"/);
+    expect(refused(bytes({ ...valid, schemaVersion: 3 }))).toBe(
+      "Unsupported schemaVersion 3; this worker speaks 2.",
+    );
+    expect(refused(bytes({ ...valid, schemaVersion: "2" }))).toMatch(/^Unsupported schemaVersion "2"/);
   });
 
   it.each([
@@ -110,9 +121,11 @@ describe("a message that is no command this worker takes", () => {
     ["a revision of 20 digits", { ...valid, expectedRevision: "1".repeat(20) }],
     ["a field the format does not have", { ...valid, priority: "high" }],
     ["data with a field its command does not have", { ...valid, data: { ...valid.data, colour: "red" } }],
-    ["data of another command", { ...valid, data: { sku: "tea", quantity: 2 } }],
+    ["data of another command", { ...valid, type: "RemoveItem" }],
     ["a quantity of 0 to add", { ...valid, data: { ...valid.data, quantity: 0 } }],
-    ["a price that is not whole", { ...valid, data: { ...valid.data, unitPrice: 4.5 } }],
+    ["a unit price from the client", { ...valid, data: { ...valid.data, unitPrice: 450 } }],
+    ["a name from the client", { ...valid, data: { ...valid.data, name: "Green tea" } }],
+    ["the v1 AddItem's data under schemaVersion 2", { ...v1, schemaVersion }],
     ["a blank sku", { ...valid, data: { ...valid.data, sku: "   " } }],
     ["a create carrying its basket id in its data", { ...valid, type: "CreateBasket", data: { basketId } }],
     ["a lower-case currency", { ...valid, type: "CreateBasket", data: { currency: "eur" } }],
@@ -128,8 +141,14 @@ describe("an outcome on the wire", () => {
     recordedEvent(
       stream,
       big,
-      { type: "ItemAdded", data: { sku: "tea", name: "Tea", unitPrice: 450, quantity: 1 } },
-      { metadata: { commandId: "c-1", correlationId: "c-1", causationId: "c-1" }, position: big * 3n },
+      {
+        type: "ItemAdded",
+        data: { sku: "tea", name: "Tea", unitPrice: 450, quantity: 1, productRevision: 3 },
+      },
+      {
+        metadata: { commandId: "c-1", correlationId: "c-1", causationId: "c-1", schemaVersion: 2 },
+        position: big * 3n,
+      },
     ),
   ];
   const basket = {

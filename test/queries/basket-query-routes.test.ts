@@ -3,13 +3,14 @@ import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CommandBus } from "../../src/commands/command-bus.js";
-import type { CreateKeys } from "../../src/commands/create-keys.js";
+import type { IdempotencyClaims } from "../../src/commands/idempotency-claims.js";
 import type { Database } from "../../src/db/database.js";
 import { buildHttpApp } from "../../src/http/app.js";
+import { IdempotencyKeys } from "../../src/http/idempotency.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
 import { encodeCursor } from "../../src/queries/cursor.js";
 import { RevisionWaiter, type RevisionWaiterOptions } from "../../src/queries/revision-waiter.js";
-import { adminAuth, testAccess } from "../support/baskets.js";
+import { adminAuth, testAccess, testTokenSecret } from "../support/baskets.js";
 import { openTestDatabase } from "../support/databases.js";
 import { expectProblem } from "../support/problems.js";
 import {
@@ -26,11 +27,15 @@ const bus: CommandBus = {
     throw new Error("the query routes sent a command");
   },
 };
-const createKeys: CreateKeys = {
+const claims: IdempotencyClaims = {
   claim: () => {
-    throw new Error("the query routes claimed a create key");
+    throw new Error("the query routes claimed an idempotency key");
+  },
+  done: () => {
+    throw new Error("the query routes claimed an idempotency key");
   },
 };
+const keys = new IdempotencyKeys(testTokenSecret);
 
 describe("the query routes, over PostgreSQL", () => {
   let database: Database;
@@ -49,7 +54,7 @@ describe("the query routes, over PostgreSQL", () => {
     const waiter = await RevisionWaiter.open(counted, queries, options);
     const app = await buildHttpApp({
       logger: pino({ level: "silent" }),
-      commands: { bus, createKeys },
+      commands: { bus, keys, claims },
       version: "0.0.0-test",
       queries: { queries, waiter },
       access: testAccess(),

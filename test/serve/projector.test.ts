@@ -7,6 +7,7 @@ import type { Database } from "../../src/db/database.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { basketsProjection } from "../../src/projections/baskets/baskets-projection.js";
 import { defaultRunnerOptions, ProjectionRunner } from "../../src/projections/projection-runner.js";
+import { seedCatalog } from "../support/catalog.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startCli } from "../support/processes.js";
 import { foldedBasket, projectionCaughtUp, readModelBasket } from "../support/read-model.js";
@@ -17,6 +18,7 @@ describe("basket serve --role projector", () => {
   beforeAll(async () => {
     database = await openTestDatabase("postgres");
     store = new PostgresEventStore(database);
+    await seedCatalog(store, { a: 5 });
   });
   afterAll(() => store?.close());
 
@@ -40,11 +42,12 @@ describe("basket serve --role projector", () => {
 
     const handler = new BasketCommandHandler(store);
     const basketId = uuidv7();
-    await handler.handle({
+    const created = await handler.handle({
       commandId: uuidv7(),
       basketId,
       command: { type: "CreateBasket", data: { basketId } },
     });
+    expect(created).toMatchObject({ ok: true });
     await projectionCaughtUp(database, store, "baskets");
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^projection_events_total\{projection="baskets"\} 1$/m);
@@ -64,11 +67,12 @@ describe("basket serve --role projector", () => {
       await expect.poll(() => standby.state, { timeout: 10_000, interval: 50 }).toBe("running");
       expect(Date.now() - killedAt).toBeLessThan(5_000);
 
-      await handler.handle({
+      const added = await handler.handle({
         commandId: uuidv7(),
         basketId,
-        command: { type: "AddItem", data: { sku: "a", name: "A", unitPrice: 5, quantity: 3 } },
+        command: { type: "AddItem", data: { sku: "a", quantity: 3 } },
       });
+      expect(added).toMatchObject({ ok: true, basket: { total: 15 } });
       await projectionCaughtUp(database, store, "baskets");
       expect((await owner("baskets"))?.owner).toBe("standby");
       expect(await readModelBasket(database, basketId)).toEqual(await foldedBasket(store, basketId));

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, describe, expect, it } from "vitest";
+import { demoProducts } from "../../src/commands/catalog/demo-catalog.js";
 import { createBasket } from "../support/baskets.js";
+import { skuPool } from "../support/catalog.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { testNatsUrl } from "../support/nats.js";
 import { startCli } from "../support/processes.js";
@@ -23,11 +25,14 @@ describe("basket serve", { timeout: 120_000 }, () => {
     const service = startCli(["serve"], { PORT: "0", PGLITE_DATA_DIR: dataDir });
     const url = urlOf(await service.waitFor(listening, 30_000));
 
+    // A fresh machine's shop sells the demo catalog.
+    const tea = demoProducts.find((product) => product.sku === "TEA-001");
+    expect(tea?.prices.EUR).toBe(450);
     const { id, auth } = await createBasket(url);
     const added = await fetch(`${url}/baskets/${id}/items`, {
       method: "POST",
       headers: { "content-type": "application/json", ...auth },
-      body: JSON.stringify({ sku: "tea", name: "Tea", unitPrice: 450, quantity: 2 }),
+      body: JSON.stringify({ sku: "TEA-001", quantity: 2 }),
     });
     expect(await added.json()).toMatchObject({ total: 900, revision: 1 });
     // The projections run in the same process, on the same PGlite: a client reads its own write.
@@ -37,7 +42,7 @@ describe("basket serve", { timeout: 120_000 }, () => {
       id,
       total: 900,
       revision: 1,
-      lines: [{ sku: "tea", quantity: 2 }],
+      lines: [{ sku: "TEA-001", name: "Green tea", quantity: 2 }],
     });
     expect((await fetch(`${url}/docs/json`)).status).toBe(200);
     const completed = await service.waitFor(
@@ -103,6 +108,8 @@ describe("basket serve", { timeout: 120_000 }, () => {
 
   it("loses no command in flight when a worker process is shut down", async () => {
     const cluster = await startCommandCluster({ workers: 1 });
+    const skus = skuPool(40);
+    await cluster.seedCatalog(skus);
     try {
       const worker = startCli(["serve", "--role", "worker"], {
         DATABASE_URL: cluster.databaseUrl,
@@ -126,7 +133,7 @@ describe("basket serve", { timeout: 120_000 }, () => {
           method: "POST",
           url: `/baskets/${basket.id}/items`,
           headers: { "idempotency-key": commandId, ...basket.auth },
-          payload: { sku: `sku-${i % 40}`, name: "x", unitPrice: 1, quantity: 1 },
+          payload: { sku: skus[i % skus.length], quantity: 1 },
         });
         return response.statusCode;
       };

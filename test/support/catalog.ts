@@ -1,6 +1,10 @@
 import { productStream } from "../../src/aggregates/product/index.js";
+import { openDatabase } from "../../src/db/database.js";
+import { migrateToLatest } from "../../src/db/migrate.js";
 import { versionOf } from "../../src/events/index.js";
 import type { EventStore } from "../../src/eventstore/port.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
+import { adminAuth } from "./baskets.js";
 
 /** The currencies every test product is priced in: the ones test baskets are created in. */
 export const testCurrencies = ["EUR", "SEK", "USD", "JPY"] as const;
@@ -14,6 +18,13 @@ export const defaultTestPrice = 250;
 /** The name the catalog gives a test product: what a line shows after an add. */
 export const testProductName = (sku: string) => `Product ${sku}`;
 
+const entriesOf = (products: TestPrices | readonly string[]): [string, number][] =>
+  Array.isArray(products) ? products.map((sku) => [sku, defaultTestPrice]) : Object.entries(products);
+
+/** One price in every test currency. */
+export const pricesOf = (price: number) =>
+  Object.fromEntries(testCurrencies.map((currency) => [currency, price]));
+
 /**
  * Lists products in the store's catalog, as the operator would (one ProductListed each, with
  * its schema version): the worker prices baskets from these streams. Each sku is priced in
@@ -23,11 +34,8 @@ export async function seedCatalog(
   store: Pick<EventStore, "append">,
   products: TestPrices | readonly string[],
 ): Promise<void> {
-  const entries: [string, number][] = Array.isArray(products)
-    ? products.map((sku) => [sku, defaultTestPrice])
-    : Object.entries(products);
   await Promise.all(
-    entries.map(([sku, price]) =>
+    entriesOf(products).map(([sku, price]) =>
       store
         .append(
           productStream(sku),
@@ -37,7 +45,7 @@ export async function seedCatalog(
               data: {
                 sku,
                 name: testProductName(sku),
-                prices: Object.fromEntries(testCurrencies.map((currency) => [currency, price])),
+                prices: pricesOf(price),
               },
               metadata: versionOf("ProductListed"),
             },
@@ -49,6 +57,44 @@ export async function seedCatalog(
         }),
     ),
   );
+}
+
+/**
+ * The same in the PostgreSQL database a test's service processes run on (`serve` with
+ * DATABASE_URL), migrating it first: the seed may come before the first process has.
+ */
+export async function seedCatalogAt(
+  databaseUrl: string,
+  products: TestPrices | readonly string[],
+): Promise<void> {
+  const database = await openDatabase({ kind: "postgres", url: databaseUrl, poolSize: 2 });
+  try {
+    await migrateToLatest(database);
+    await seedCatalog(new PostgresEventStore(database), products);
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * The same through a running service's API, as its operator would (`PUT /products/:sku` with the
+ * test admin token: the service needs ADMIN_TOKENS from `operatorEnv`). A product already listed
+ * at that price is left as it is.
+ */
+export async function putCatalog(
+  url: string,
+  products: TestPrices | readonly string[],
+  auth: Record<string, string> = adminAuth,
+): Promise<void> {
+  for (const [sku, price] of entriesOf(products)) {
+    const response = await fetch(`${url}/products/${encodeURIComponent(sku)}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", ...auth },
+      body: JSON.stringify({ name: testProductName(sku), prices: pricesOf(price) }),
+    });
+    if (response.status !== 200)
+      throw new Error(`PUT /products/${sku} answered ${response.status}: ${await response.text()}`);
+  }
 }
 
 /** A pool of skus for tests that add many different products: `sku-0` … `sku-<n-1>`. */

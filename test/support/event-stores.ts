@@ -5,7 +5,7 @@ import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event
 import { lagThroughStore } from "../../src/projections/log-lag.js";
 import { openTestDatabase } from "./databases.js";
 import { startTestEsdb, type TestEsdb } from "./esdb.js";
-import { countEvents } from "./read-model.js";
+import { countBasketEvents, countEvents } from "./read-model.js";
 
 /** The event stores the end-to-end suites run on; the read model is in PostgreSQL either way. */
 export const storeBackends = ["postgres", "esdb"] as const;
@@ -18,8 +18,11 @@ export interface TestStore {
   store: EventStore;
   /** On EventStoreDB: the test double of this file, or the real server of ESDB_URL. */
   esdb: TestEsdb | undefined;
-  /** Events in the log (basket streams). */
-  countEvents(): Promise<number>;
+  /**
+   * Events in the log — of the streams of this prefix when given (`basket-`: what the basket
+   * projections read). Without one: every event on PostgreSQL, the basket streams' on EventStoreDB.
+   */
+  countEvents(streamPrefix?: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -32,7 +35,8 @@ export async function openTestStore(backend: StoreBackend, poolSize?: number): P
       database,
       store,
       esdb: undefined,
-      countEvents: () => countEvents(database),
+      countEvents: (streamPrefix) =>
+        streamPrefix === undefined ? countEvents(database) : countBasketEvents(database, streamPrefix),
       close: () => store.close(),
     };
   }
@@ -43,7 +47,8 @@ export async function openTestStore(backend: StoreBackend, poolSize?: number): P
     database,
     store,
     esdb,
-    countEvents: async () => (await lagThroughStore(store)(null, basketStreamPrefix)).events,
+    countEvents: async (streamPrefix = basketStreamPrefix) =>
+      (await lagThroughStore(store)(null, streamPrefix)).events,
     async close() {
       await store.close();
       await esdb.stop();

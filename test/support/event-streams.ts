@@ -1,10 +1,14 @@
 import type { NatsConnection } from "nats";
 import { v7 as uuidv7 } from "uuid";
-import { type BasketEvent, basketStream } from "../../src/aggregates/basket/index.js";
+import { basketStream } from "../../src/aggregates/basket/index.js";
 import type { EventLine } from "../../src/eventstore/event-line.js";
-import type { Checkpoint, EventStore, RecordedEvent } from "../../src/eventstore/port.js";
+import type { Checkpoint, EventStore, NewEvent, RecordedEvent } from "../../src/eventstore/port.js";
 
-/** Baskets of one create and `eventsEach - 1` adds, appended a basket at a time, `concurrency` at once. */
+/**
+ * Baskets of one create and `eventsEach - 1` adds, appended a basket at a time, `concurrency` at
+ * once — as stored before the catalog (ItemAdded v1: no schema version, no product revision),
+ * so every reader of them goes through the upcaster.
+ */
 export async function appendBaskets(store: EventStore, baskets: number, eventsEach: number, concurrency = 8) {
   const ids = Array.from({ length: baskets }, () => uuidv7());
   let next = 0;
@@ -12,7 +16,7 @@ export async function appendBaskets(store: EventStore, baskets: number, eventsEa
     Array.from({ length: concurrency }, async () => {
       while (next < ids.length) {
         const basketId = ids[next++] as string;
-        const events: BasketEvent[] = [
+        const events: NewEvent[] = [
           { type: "BasketCreated", data: { basketId, visitorId: null, currency: "EUR" } },
         ];
         for (let i = 1; i < eventsEach; i++)

@@ -128,7 +128,7 @@ async function addItem(apiUrl: string, basket: BasketHandle, record: CommandReco
         ...bearer(basket.token),
         ...(record.queued ? { prefer: "respond-async" } : {}),
       },
-      body: JSON.stringify({ sku: record.sku, name: record.sku, unitPrice: 100, quantity: 1 }),
+      body: JSON.stringify({ sku: record.sku, quantity: 1 }),
       signal,
     }),
   );
@@ -145,8 +145,11 @@ export interface LoadOptions {
   createEvery?: number;
   /** Every n-th add goes with `Prefer: respond-async`, through the work queue. */
   queueEvery?: number;
-  /** Distinct skus per basket; with quantities of one, a basket holds 99 × skus adds. */
-  skus?: number;
+  /**
+   * The skus it adds, each basket in turn — listed in the catalog beforehand (test/support/catalog.ts).
+   * With quantities of one, a basket holds 99 × skus adds.
+   */
+  skus: readonly string[];
   retry?: RetryPolicy;
 }
 
@@ -155,7 +158,7 @@ export interface LoadOptions {
  * clients send them: every command has its own Idempotency-Key and is retried with it.
  */
 export function startHttpLoad(options: LoadOptions) {
-  const { apiUrl, concurrency, createEvery, queueEvery, skus = 20, retry = patientClient } = options;
+  const { apiUrl, concurrency, createEvery, queueEvery, skus, retry = patientClient } = options;
   let commands = options.commands ?? Number.POSITIVE_INFINITY;
   const baskets = [...options.baskets];
   const records: CommandRecord[] = [];
@@ -176,7 +179,7 @@ export function startHttpLoad(options: LoadOptions) {
           continue;
         }
         const basket = baskets[i % baskets.length] as BasketHandle;
-        const sku = `sku-${Math.floor(i / baskets.length) % skus}`;
+        const sku = skus[Math.floor(i / baskets.length) % skus.length] as string;
         const record: CommandRecord = {
           kind: "add",
           commandId: uuidv7(),

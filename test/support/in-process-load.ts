@@ -2,11 +2,18 @@
 // BasketQueries — for tests of what runs beside it (rebuilds, runners). Over HTTP: http-load.ts.
 import { v7 as uuidv7 } from "uuid";
 import type { BasketCommand } from "../../src/aggregates/basket/index.js";
+import type { ProductCommand } from "../../src/aggregates/product/index.js";
 import type { BasketCommandHandler } from "../../src/commands/basket-command-handler.js";
+import type { ProductCommandHandler } from "../../src/commands/catalog/product-command-handler.js";
 import type { Database } from "../../src/db/database.js";
+import type { EventStore } from "../../src/eventstore/port.js";
 import { BasketQueries } from "../../src/queries/basket-queries.js";
+import { pricesOf, seedCatalog, testProductName } from "./catalog.js";
 
 const skus = ["tea", "mug", "pot", "cup", "lid", "jar"];
+
+/** Lists the products the load adds (at the test catalog's default price): before any load. */
+export const seedLoadCatalog = (store: Pick<EventStore, "append">) => seedCatalog(store, skus);
 
 /** Runs `work(i)` for i in 0..count-1, `concurrency` at a time. */
 async function inParallel(count: number, concurrency: number, work: (i: number) => Promise<unknown>) {
@@ -29,7 +36,7 @@ function random(seed: number) {
   };
 }
 
-/** Baskets with a few items each, through the command handler. */
+/** Baskets with a few items each, through the command handler (the load's catalog seeded). */
 export async function fillBaskets(handler: BasketCommandHandler, count: number, itemsEach: number) {
   const ids = Array.from({ length: count }, () => uuidv7());
   await inParallel(count, 8, async (i) => {
@@ -45,12 +52,7 @@ export async function fillBaskets(handler: BasketCommandHandler, count: number, 
         basketId,
         command: {
           type: "AddItem",
-          data: {
-            sku: skus[(i + item) % skus.length] as string,
-            name: "Thing",
-            unitPrice: 250,
-            quantity: 1 + item,
-          },
+          data: { sku: skus[(i + item) % skus.length] as string, quantity: 1 + item },
         },
       });
     }
@@ -72,25 +74,42 @@ function someCommand(next: (below: number) => number): BasketCommand {
     case 4:
       return { type: "ChangeItemQuantity", data: { sku, quantity: next(6) } };
     default:
-      return {
-        type: "AddItem",
-        data: { sku, name: `Thing ${next(3)}`, unitPrice: 100 * next(9), quantity: 1 + next(3) },
-      };
+      return { type: "AddItem", data: { sku, quantity: 1 + next(3) } };
   }
 }
 
 /**
- * Commands keep arriving from a few clients — on existing baskets and new ones — until stopped.
- * `stop` resolves with how many were handled.
+ * What the operator does to the catalog meanwhile: mostly a new price (a free one now and then),
+ * sometimes a delisting, so that adds re-price lines and checkouts meet changed prices and
+ * products gone (LineRepriced, LineRemoved); a new price lists a delisted product again.
  */
-export function keepCommandsComing(handler: BasketCommandHandler, basketIds: string[], seed: number) {
+function someCatalogChange(next: (below: number) => number): ProductCommand {
+  const sku = skus[next(skus.length)] as string;
+  if (next(4) === 0) return { type: "DelistProduct", data: { sku } };
+  return { type: "PutProduct", data: { sku, name: testProductName(sku), prices: pricesOf(100 * next(9)) } };
+}
+
+/**
+ * Commands keep arriving from a few clients — on existing baskets and new ones — until stopped;
+ * with `catalog`, one in twelve is the operator changing a product instead. `stop` resolves with
+ * how many were handled.
+ */
+export function keepCommandsComing(
+  handler: BasketCommandHandler,
+  basketIds: string[],
+  seed: number,
+  catalog?: ProductCommandHandler,
+) {
   const next = random(seed);
   let stopped = false;
   let handled = 0;
   const ids = [...basketIds];
   const client = async () => {
     while (!stopped) {
-      if (ids.length === 0 || next(20) === 0) {
+      if (catalog && next(12) === 0) {
+        const outcome = await catalog.handle(someCatalogChange(next));
+        if (!outcome.ok) throw new Error(`The load's catalog change was refused: ${outcome.message}`);
+      } else if (ids.length === 0 || next(20) === 0) {
         const basketId = uuidv7();
         ids.push(basketId);
         await handler.handle({

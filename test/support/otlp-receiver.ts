@@ -75,12 +75,12 @@ interface OtlpExport {
   }[];
 }
 
-const valueOf = (value: OtlpValue) => value.stringValue ?? value.intValue ?? value.boolValue;
+const otlpValue = (value: OtlpValue) => value.stringValue ?? value.intValue ?? value.boolValue;
 
 function collect(body: OtlpExport, into: ReceivedSpan[]): void {
   for (const resourceSpans of body.resourceSpans ?? []) {
     const service = String(
-      valueOf(resourceSpans.resource?.attributes?.find((a) => a.key === "service.name")?.value ?? {}) ?? "",
+      otlpValue(resourceSpans.resource?.attributes?.find((a) => a.key === "service.name")?.value ?? {}) ?? "",
     );
     for (const scope of resourceSpans.scopeSpans ?? [])
       for (const span of scope.spans ?? [])
@@ -93,7 +93,7 @@ function collect(body: OtlpExport, into: ReceivedSpan[]): void {
           kind: span.kind,
           links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
           events: (span.events ?? []).map((event) => event.name),
-          attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, valueOf(a.value)])),
+          attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, otlpValue(a.value)])),
         });
   }
 }

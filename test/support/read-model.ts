@@ -2,16 +2,23 @@ import { sql } from "kysely";
 import { expect } from "vitest";
 import {
   type Basket,
-  type BasketEvent,
   basketStream,
   basketStreamPrefix,
   evolve,
   initialBasket,
   toBasketView,
 } from "../../src/aggregates/basket/index.js";
+import {
+  evolve as evolveProduct,
+  initialProduct,
+  type Product,
+  productStream,
+  productStreamPrefix,
+} from "../../src/aggregates/product/index.js";
 import type { Database } from "../../src/db/database.js";
+import { toBasketEvent, toProductEvent } from "../../src/events/index.js";
 import type { EventStore, RecordedEvent } from "../../src/eventstore/port.js";
-import { projectionNamed } from "../../src/projections/all-projections.js";
+import { allProjections } from "../../src/projections/all-projections.js";
 
 /** A basket as the read model holds it, in the shape of the domain's view. */
 export async function readModelBasket(database: Database, basketId: string) {
@@ -51,12 +58,12 @@ export async function readModelBasket(database: Database, basketId: string) {
   };
 }
 
-/** The same, computed straight from the basket's events with the domain's `evolve`. */
+/** The same, computed straight from the basket's events (through the upcasters) with the domain's `evolve`. */
 export async function foldedBasket(store: EventStore, basketId: string) {
   const events = await store.readStream(basketStream(basketId));
   if (events.length === 0) return undefined;
   let state: Basket = initialBasket;
-  for (const event of events) state = evolve(state, { type: event.type, data: event.data } as BasketEvent);
+  for (const event of events) state = evolve(state, toBasketEvent(event));
   const view = toBasketView(state);
   if (!view) return undefined;
   const checkedOut = events.find((event) => event.type === "BasketCheckedOut");
@@ -70,7 +77,11 @@ export async function foldedBasket(store: EventStore, basketId: string) {
   };
 }
 
-/** Resolves once the projection has applied everything appended so far. */
+/** The streams a projection reads: baskets', or the catalog's products'. */
+const streamPrefixOf = (name: string) =>
+  allProjections.find((projection) => projection.name === name)?.streamPrefix ?? basketStreamPrefix;
+
+/** Resolves once the projection has applied everything appended so far to the streams it reads. */
 export async function projectionCaughtUp(
   database: Database,
   store: EventStore,
@@ -78,6 +89,7 @@ export async function projectionCaughtUp(
   timeoutMs = 10_000,
 ) {
   const deadline = Date.now() + timeoutMs;
+  const streamPrefix = streamPrefixOf(name);
   for (;;) {
     const row = await database.db
       .selectFrom("projection_checkpoints")
@@ -87,8 +99,7 @@ export async function projectionCaughtUp(
     const page = await store.readAll({
       after: (row?.checkpoint ?? undefined) as never,
       limit: 1,
-      // Each projection follows its own streams (the catalog's are products').
-      streamPrefix: projectionNamed(name).streamPrefix,
+      streamPrefix,
     });
     if (row && page.events.length === 0 && !page.pending) return;
     if (Date.now() > deadline) throw new Error(`${name} did not catch up in ${timeoutMs} ms`);
@@ -99,16 +110,18 @@ export async function projectionCaughtUp(
 export const countEvents = async (database: Database) =>
   Number((await sql<{ n: string }>`select count(*) as n from events`.execute(database.db)).rows[0]?.n);
 
-/** The events of baskets' streams in the log: what each projection must have applied, once. */
-export const countBasketEvents = async (database: Database) =>
+/** The events of streams of this prefix in the log (baskets' by default): what a projection of them must have applied, once. */
+export const countBasketEvents = async (database: Database, streamPrefix = basketStreamPrefix) =>
   Number(
     (
       await sql<{ n: string }>`
-        select count(*) as n from events where starts_with(stream_id, ${basketStreamPrefix})`.execute(
-        database.db,
-      )
+        select count(*) as n from events where starts_with(stream_id, ${streamPrefix})`.execute(database.db)
     ).rows[0]?.n,
   );
+
+/** The events a projection reads, in the log: those of its streams. */
+export const countProjectedEvents = (database: Database, name: string) =>
+  countBasketEvents(database, streamPrefixOf(name));
 
 /** The product-popularity view, in the shape `expectedPopularity` computes. */
 export const productPopularity = (database: Database) =>
@@ -129,9 +142,11 @@ export function expectedPopularity(streams: RecordedEvent[][]) {
   for (const events of streams) {
     let basket: Basket = initialBasket;
     for (const event of events) {
-      const basketEvent = { type: event.type, data: event.data } as BasketEvent;
+      const basketEvent = toBasketEvent(event);
       if (basketEvent.type === "ItemAdded") of(basketEvent.data.sku).added++;
-      if (basketEvent.type === "ItemRemoved") of(basketEvent.data.sku).removed++;
+      // A line the catalog took away at checkout is removed like one the shopper removed.
+      if (basketEvent.type === "ItemRemoved" || basketEvent.type === "LineRemoved")
+        of(basketEvent.data.sku).removed++;
       if (basketEvent.type === "BasketCleared" && basket.status === "open") {
         for (const sku of basket.lines.keys()) of(sku).removed++;
       }
@@ -174,7 +189,39 @@ export async function expectBasketsAreFolds(
   }
 }
 
-/** The whole read model equals a fresh fold of the whole log: every basket, and product popularity. */
+const bySku = (a: { sku: string }, b: { sku: string }) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0);
+
+/** The catalog's table, in the shape `foldedProducts` computes. */
+export const catalogProducts = async (database: Database) =>
+  (
+    await database.db.selectFrom("products").select(["sku", "name", "prices", "listed", "revision"]).execute()
+  ).sort(bySku);
+
+/** Every product in the log, folded from its stream with the catalog's `evolve`. */
+export async function foldedProducts(database: Database, store: EventStore) {
+  const { rows } = await sql<{ stream_id: string }>`
+    select distinct stream_id from events where starts_with(stream_id, ${productStreamPrefix})`.execute(
+    database.db,
+  );
+  const products = [];
+  for (const sku of rows.map((row) => row.stream_id.slice(productStreamPrefix.length))) {
+    const events = await store.readStream(productStream(sku));
+    let product: Product = initialProduct;
+    for (const event of events) product = evolveProduct(product, toProductEvent(event));
+    if (product.status === "none") continue;
+    const revision = String((events.at(-1) as RecordedEvent).revision);
+    products.push({
+      sku,
+      name: product.name,
+      prices: product.prices,
+      listed: product.status === "listed",
+      revision,
+    });
+  }
+  return products.sort(bySku);
+}
+
+/** The whole read model equals a fresh fold of the whole log: every basket, product popularity and the catalog. */
 export async function expectReadModelIsFold(database: Database, store: EventStore) {
   const ids = await allBasketIds(database);
   await expectBasketsAreFolds(database, store, ids);
@@ -184,16 +231,23 @@ export async function expectReadModelIsFold(database: Database, store: EventStor
   );
   const streams = await Promise.all(ids.map((id) => store.readStream(basketStream(id))));
   expect(await productPopularity(database)).toEqual(expectedPopularity(streams));
+  expect(await catalogProducts(database)).toEqual(await foldedProducts(database, store));
 }
 
-/** Every event of the log counted exactly once by each projection. */
+/** Every event of the log counted exactly once by each projection (each of the streams it reads). */
 export async function expectAppliedOnce(database: Database, names: string[]) {
-  const events = String(await countBasketEvents(database));
+  const sorted = [...names].sort();
+  const expected = await Promise.all(
+    sorted.map(async (name) => ({
+      name,
+      events_applied: String(await countProjectedEvents(database, name)),
+    })),
+  );
   const checkpoints = await database.db
     .selectFrom("projection_checkpoints")
     .select(["name", "events_applied"])
     .where("name", "in", names)
     .orderBy("name")
     .execute();
-  expect(checkpoints).toEqual(names.sort().map((name) => ({ name, events_applied: events })));
+  expect(checkpoints).toEqual(expected);
 }

@@ -5,6 +5,7 @@ import type { BasketCommand } from "../../src/aggregates/basket/index.js";
 import type { CommandOutcome } from "../../src/commands/command.js";
 import { NatsCommandBus } from "../../src/nats/commands/nats-command-bus.js";
 import { commandQueueStream, commandStatusBucket, deadLetterStream } from "../../src/nats/names.js";
+import { seedCatalogAt, type TestPrices } from "./catalog.js";
 import { createPostgresDatabase } from "./databases.js";
 import { testNatsUrl, uniquePrefix } from "./nats.js";
 import { type ServiceProcess, startCli } from "./processes.js";
@@ -75,6 +76,8 @@ export async function startWorkerFleet(options: {
     databaseUrl: database.url,
     processes,
     env,
+    /** Lists products in the catalog the workers price from (test/support/catalog.ts). */
+    seedCatalog: (products: TestPrices | readonly string[]) => seedCatalogAt(database.url, products),
     async addWorker(timeoutMs?: number) {
       const worker = startCli(["serve", "--role", "worker"], env);
       processes.push(worker);

@@ -2,10 +2,11 @@ import { type Database, openDatabase } from "../../../src/db/database.js";
 import { migrateToLatest } from "../../../src/db/migrate.js";
 import { PostgresEventStore } from "../../../src/eventstore/postgres/postgres-event-store.js";
 import { testTokenSecret } from "../baskets.js";
+import { seedCatalog } from "../catalog.js";
 import type { CommandRecord, HttpLoad } from "../http-load.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../private-servers.js";
 import { startWorkerFleet, type WorkerFleet } from "../worker-fleet.js";
-import { startScenarioLoad } from "./load.js";
+import { scenarioSkus, startScenarioLoad } from "./load.js";
 import { type FaultNats, type StartNats, startOneNatsServer } from "./nats.js";
 import { logTail, type Service, startTimeoutMs, workerServices } from "./service.js";
 import { StartedParts } from "./started-parts.js";
@@ -122,8 +123,12 @@ export class FaultCluster {
     return [...this.#parts.services, ...(await this.workers())];
   }
 
-  /** Starts the load every scenario runs (faults/load.ts); resolves once 300 commands are acknowledged. */
+  /**
+   * Lists the load's products, then starts the load every scenario runs (faults/load.ts);
+   * resolves once 300 commands are acknowledged.
+   */
   async startLoad(): Promise<HttpLoad> {
+    await seedCatalog(this.store, scenarioSkus);
     const { setup, load } = await startScenarioLoad(this.api.url);
     this.#setup.push(...setup);
     return load;

@@ -1,3 +1,4 @@
+import { skuPool } from "../catalog.js";
 import {
   type BasketHandle,
   type CommandRecord,
@@ -14,10 +15,14 @@ export interface ScenarioLoad {
   load: HttpLoad;
 }
 
+/** The products the scenario load adds: list them in the catalog before it starts. */
+export const scenarioSkus = skuPool(20);
+
 /**
  * The load every scenario runs: 30 baskets created, then commands at them 16 at a time (every
- * 20th a create, every 5th add queued with Prefer: respond-async), until the load is finished.
- * Resolves once 300 are acknowledged, so a fault comes in the middle of it.
+ * 20th a create, every 5th add queued with Prefer: respond-async; each add one of
+ * `scenarioSkus`), until the load is finished. Resolves once 300 are acknowledged, so a fault
+ * comes in the middle of it.
  */
 export async function startScenarioLoad(apiUrl: string): Promise<ScenarioLoad> {
   const setup: CommandRecord[] = [];
@@ -34,7 +39,14 @@ export async function startScenarioLoad(apiUrl: string): Promise<ScenarioLoad> {
     if (!basket) throw new Error(`could not create a basket: ${record.attempts.join(", ")}`);
     baskets.push(basket);
   }
-  const load = startHttpLoad({ apiUrl, baskets, concurrency: 16, createEvery: 20, queueEvery: 5 });
+  const load = startHttpLoad({
+    apiUrl,
+    baskets,
+    concurrency: 16,
+    createEvery: 20,
+    queueEvery: 5,
+    skus: scenarioSkus,
+  });
   await load.acknowledgedReach(300);
   return { setup, load };
 }
