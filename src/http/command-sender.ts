@@ -55,8 +55,8 @@ export function commandSender({ bus, keys, claims, asyncCommands }: CommandSende
             fingerprint: requestFingerprint({
               method: request.method,
               route: request.routeOptions.url ?? request.url,
-              // A create's basket is the key's: its body is the request.
-              basketId: creates ? undefined : basketId,
+              // A create's basket is the key's: its body is the request. (The basket is a param.)
+              params: creates ? {} : request.params,
               body: request.body,
               ifMatch,
             }),
@@ -70,11 +70,9 @@ export function commandSender({ bus, keys, claims, asyncCommands }: CommandSende
         state: "running" as const,
         at: Date.now(),
       };
-      const claimed = await claims.claim(idempotency.key, proposed).catch((error: unknown) => {
-        // The claims only tell a running or reused key early; the worker still answers a retry once.
-        request.log.warn({ err: error }, "could not claim the idempotency key; going on without");
-        return { mine: true, claim: proposed };
-      });
+      // Unreachable (NATS away), the claim fails the request as unavailable (503, nothing
+      // changed): the command could not reach a worker either.
+      const claimed = await claims.claim(idempotency.key, proposed);
       if (claimed.claim.fingerprint !== idempotency.fingerprint)
         return sendProblem(
           reply,

@@ -32,21 +32,22 @@ export class IdempotencyKeys {
 const createdBasketNamespace = "6f1c1f5e-4f8a-4c39-9a2e-8d3b7c1e0a52";
 
 /**
- * What a request with an Idempotency-Key is: its method, route, basket and body (keys sorted, so
- * `{a, b}` and `{b, a}` are the same), and the If-Match it is conditional on. The same key with
- * another fingerprint is another request: refused, never answered with the first one's outcome.
+ * What a request with an Idempotency-Key is: its method, route and path parameters (the basket,
+ * the sku), its body (keys sorted, so `{a, b}` and `{b, a}` are the same), and the If-Match it is
+ * conditional on. The same key with another fingerprint is another request: refused, never
+ * answered with the first one's outcome.
  */
 export function requestFingerprint(parts: {
   method: string;
   route: string;
-  basketId: string | undefined;
+  params: unknown;
   body: unknown;
   ifMatch: string | undefined;
 }): string {
   const canonical = JSON.stringify([
     parts.method,
     parts.route,
-    parts.basketId ?? null,
+    sortKeys(parts.params ?? {}),
     sortKeys(parts.body ?? null),
     parts.ifMatch ?? null,
   ]);

@@ -25,6 +25,8 @@ describe("configuration of access", () => {
       tokenSecrets: undefined,
       adminTokens: [],
       cookieMaxAgeSeconds: 2_592_000,
+      tokenLifetimeSeconds: 2_592_000,
+      idempotencySecret: undefined,
     });
   });
 

@@ -49,10 +49,15 @@ describe("the access rules every route is under", () => {
     const basketId = uuidv7();
     const token = new BasketTokens([testTokenSecret]).issue(basketId);
     const url = `/commands/${uuidv7()}`;
-    expect((await app.inject({ url, headers: bearer(token) })).json()).toEqual({ kind: "basket", basketId });
-    expect((await app.inject({ url, headers: { cookie: `basket_token=${token}` } })).json()).toEqual({
+    expect((await app.inject({ url, headers: bearer(token) })).json()).toMatchObject({
       kind: "basket",
       basketId,
+      via: "header",
+    });
+    expect((await app.inject({ url, headers: { cookie: `basket_token=${token}` } })).json()).toMatchObject({
+      kind: "basket",
+      basketId,
+      via: "cookie",
     });
     expect((await app.inject({ url, headers: adminAuth })).json()).toEqual({ kind: "admin" });
     expectProblem(await app.inject({ url }), 401, "missing_token");

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, describe, expect, it } from "vitest";
 import { demoProducts } from "../../src/commands/catalog/demo-catalog.js";
-import { createBasket } from "../support/baskets.js";
+import { IdempotencyKeys } from "../../src/http/idempotency.js";
+import { createBasket, testTokenSecret } from "../support/baskets.js";
 import { skuPool } from "../support/catalog.js";
 import { startCommandCluster } from "../support/command-cluster.js";
 import { testNatsUrl } from "../support/nats.js";
@@ -155,11 +156,13 @@ describe("basket serve", { timeout: 120_000 }, () => {
       const stored = new Map<string, number>();
       for (const { id: basketId } of baskets) {
         for (const event of await cluster.store.readStream(`basket-${basketId}`)) {
-          const id = event.metadata.commandId as string;
-          stored.set(id, (stored.get(id) ?? 0) + 1);
+          // The key travels hashed: what the events record of it.
+          const key = event.metadata.idempotencyKey as string;
+          stored.set(key, (stored.get(key) ?? 0) + 1);
         }
       }
-      for (const commandId of commandIds) expect(stored.get(commandId)).toBe(1);
+      const keys = new IdempotencyKeys(testTokenSecret);
+      for (const commandId of commandIds) expect(stored.get(keys.hash(commandId))).toBe(1);
     } finally {
       await cluster.stop();
     }

@@ -51,8 +51,15 @@ export const everyFailure: CommandFailure[] = [
     message: "The basket does not exist.",
   }),
   failure({ kind: "conflict", code: "write_conflict", message: "Another write came first." }),
+  failure({
+    kind: "conflict",
+    code: "idempotency_key_reused",
+    message: "The key was used for another request.",
+  }),
+  failure({ kind: "gone", code: "basket_deleted", message: "The basket was deleted." }),
   ...(["overloaded", "no_workers", "store_unavailable", "gave_up"] as const).map((code) =>
     failure({ kind: "unavailable", code, message: `Unavailable: ${code}.` }),
   ),
   failure({ kind: "timeout", code: "timeout", message: "No answer in time." }),
+  failure({ kind: "timeout", code: "outcome_unknown", message: "The store did not confirm in time." }),
 ];

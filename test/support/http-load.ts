@@ -12,7 +12,7 @@ export interface CommandRecord {
   kind: "create" | "add";
   /** Sent with `Prefer: respond-async`: acknowledged (202) once queued, applied later. */
   queued?: boolean;
-  /** The Idempotency-Key, which becomes the command's id. */
+  /** The Idempotency-Key the client sends (the service records it hashed). */
   commandId: string;
   /** For an add, its basket; for a create, the basket it made once acknowledged. */
   basketId?: string;

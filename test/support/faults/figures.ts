@@ -3,6 +3,8 @@ import { sql } from "kysely";
 import { basketStream, basketStreamPrefix } from "../../../src/aggregates/basket/index.js";
 import type { Database } from "../../../src/db/database.js";
 import type { EventStore } from "../../../src/eventstore/port.js";
+import { IdempotencyKeys } from "../../../src/http/idempotency.js";
+import { testTokenSecret } from "../baskets.js";
 import type { CommandRecord, LoadFigures } from "../http-load.js";
 import {
   countProjectedEvents,
@@ -40,30 +42,31 @@ export interface ReadModelFigures {
 }
 
 /**
- * What the store holds of the given commands, read from each basket event's metadata
- * (commandId): an AddItem and a CreateBasket record exactly one event each. (The catalog's
- * products, listed before the load, are no command of it.)
+ * What the store holds of the given commands, read from each basket event's metadata (the
+ * client's Idempotency-Key, as the service keeps it: hashed): an AddItem and a CreateBasket record
+ * exactly one event each. (The catalog's products, listed before the load, are no command of it.)
  */
 export async function storeFigures(
   database: Database,
   records: readonly CommandRecord[],
 ): Promise<StoreFigures> {
-  const { rows } = await sql<{ command_id: string; events: string }>`
-    select metadata->>'commandId' as command_id, count(*) as events
+  const { rows } = await sql<{ key: string; events: string }>`
+    select metadata->>'idempotencyKey' as key, count(*) as events
     from events where starts_with(stream_id, ${basketStreamPrefix}) group by 1`.execute(database.db);
-  const applied = new Map(rows.map((row) => [row.command_id, Number(row.events)]));
+  const applied = new Map(rows.map((row) => [row.key, Number(row.events)]));
+  const keys = new IdempotencyKeys(testTokenSecret);
+  const hashed = new Map(records.map((record) => [record, keys.hash(record.commandId)]));
+  const keyOf = (record: CommandRecord) => hashed.get(record) as string;
   const acked = records.filter((record) => record.ackedAt !== undefined);
-  const sent = new Set(records.map((record) => record.commandId));
+  const sent = new Set(hashed.values());
   return {
-    acknowledgedInStore: acked.filter((record) => applied.has(record.commandId)).length,
-    acknowledgedMissing: acked.filter((record) => !applied.has(record.commandId)).map((r) => r.commandId),
-    appliedTwice: records
-      .filter((record) => (applied.get(record.commandId) ?? 0) > 1)
-      .map((r) => r.commandId),
+    acknowledgedInStore: acked.filter((record) => applied.has(keyOf(record))).length,
+    acknowledgedMissing: acked.filter((record) => !applied.has(keyOf(record))).map((r) => r.commandId),
+    appliedTwice: records.filter((record) => (applied.get(keyOf(record)) ?? 0) > 1).map((r) => r.commandId),
     appliedUnacknowledged: records.filter(
-      (record) => record.ackedAt === undefined && applied.has(record.commandId),
+      (record) => record.ackedAt === undefined && applied.has(keyOf(record)),
     ).length,
-    strangers: rows.filter((row) => !sent.has(row.command_id)).length,
+    strangers: rows.filter((row) => !sent.has(row.key)).length,
   };
 }
 

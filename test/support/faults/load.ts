@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from "uuid";
 import { skuPool } from "../catalog.js";
 import {
   type BasketHandle,
@@ -30,7 +31,7 @@ export async function startScenarioLoad(apiUrl: string): Promise<ScenarioLoad> {
   for (let i = 0; i < 30; i++) {
     const record: CommandRecord = {
       kind: "create",
-      commandId: `setup-${i}-${Date.now()}`,
+      commandId: uuidv7(),
       attempts: [],
       replayed: false,
     };
