@@ -1,10 +1,12 @@
 import { Writable } from "node:stream";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logging.js";
+import { allEventsWildcard } from "../../src/nats/names.js";
 import { bearer, createBasket } from "../support/baskets.js";
 import { putCatalog } from "../support/catalog.js";
 import { createPostgresDatabase } from "../support/databases.js";
-import { connectNats, uniquePrefix } from "../support/nats.js";
+import { connectNats, deleteStreamsOf, uniquePrefix } from "../support/nats.js";
 import { type ServiceProcess, startCli } from "../support/processes.js";
 
 const listening = (line: Record<string, unknown>) => /basket service \(\w+\) at http/.test(String(line.msg));
@@ -43,12 +45,77 @@ describe("secrets in the logs", () => {
   afterAll(async () => {
     if (service && service.child.exitCode === null) service.child.kill("SIGTERM");
     await service?.exited;
-    const nc = await connectNats("logs-cleanup");
-    const jsm = await nc.jetstreamManager();
-    for (const bucket of ["create-keys", "routing", "workers"])
-      await jsm.streams.delete(`KV_${prefix}-${bucket}`).catch(() => {});
-    await nc.close();
+    await deleteStreamsOf(prefix);
     await database?.drop();
+  });
+
+  it("keeps no Idempotency-Key, only its hash: not in the log, the events' metadata, the relay's messages or the KV buckets", async () => {
+    const keys = {
+      create: "create-key-7d2e91b4c0a3",
+      add: "add-key-51f0c8e2d9b7",
+      queued: "queued-key-a83c6e0f1d25",
+    };
+    const nc = await connectNats("logs-relay");
+    const relayed: string[] = [];
+    const subscription = nc.subscribe(allEventsWildcard(prefix), {
+      callback: (_error, message) =>
+        relayed.push(`${JSON.stringify(message.headers ?? {})} ${message.string()}`),
+    });
+    const created = await fetch(`${url}/baskets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": keys.create },
+      body: JSON.stringify({}),
+    });
+    expect(created.status).toBe(201);
+    const basket = (await created.json()) as { id: string; token: string };
+    const auth = bearer(basket.token);
+    const add = (key: string, extra: Record<string, string> = {}) =>
+      fetch(`${url}/baskets/${basket.id}/items`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key, ...auth, ...extra },
+        body: JSON.stringify({ sku: "tea", quantity: 1 }),
+      });
+    expect((await add(keys.add)).status).toBe(200);
+    expect((await add(keys.add)).status).toBe(200); // the retry, answered from the claim
+    expect((await add(keys.queued, { prefer: "respond-async" })).status).toBe(202);
+    await expect
+      .poll(() => relayed.filter((message) => message.includes(basket.id)).length, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(3); // created, and two items added
+    subscription.unsubscribe();
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const stored = await client
+      .query<{ type: string; metadata: unknown }>(
+        "select type, metadata from events where stream_id = $1 order by stream_revision",
+        [`basket-${basket.id}`],
+      )
+      .finally(() => client.end());
+    expect(stored.rows.map((row) => row.type)).toEqual(["BasketCreated", "ItemAdded", "ItemAdded"]);
+    const metadata = JSON.stringify(stored.rows.map((row) => row.metadata));
+    expect(metadata).toContain("idempotencyKey"); // the hash is kept, for dedupe
+    const jsm = await nc.jetstreamManager();
+    const kvEntries: string[] = [];
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`KV_${prefix}-`)) {
+        const kv = await nc.jetstream().views.kv(name.slice("KV_".length));
+        for await (const key of await kv.keys()) {
+          const entry = await kv.get(key);
+          kvEntries.push(`${key} ${entry?.string() ?? ""}`);
+        }
+      }
+    expect(kvEntries.length).toBeGreaterThan(0);
+    await nc.close();
+
+    const log = service.lines.map((line) => JSON.stringify(line)).join("\n");
+    for (const key of Object.values(keys))
+      for (const [where, text] of Object.entries({
+        log,
+        metadata,
+        relayed: relayed.join("\n"),
+        kv: kvEntries.join("\n"),
+      }))
+        expect(`${where}: ${text}`).not.toContain(key);
   });
 
   it("holds no password, secret or token, whatever the requests sent and answered", async () => {

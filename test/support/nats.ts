@@ -8,3 +8,16 @@ export const uniquePrefix = (label = "t") => `${label}${randomBytes(6).toString(
 
 export const connectNats = (name = "test"): Promise<NatsConnection> =>
   connect({ servers: testNatsUrl, name });
+
+/** Deletes every stream and KV bucket a service made under `prefix`, so a test leaves none behind. */
+export async function deleteStreamsOf(prefix: string): Promise<void> {
+  const nc = await connectNats(`${prefix}-cleanup`);
+  try {
+    const jsm = await nc.jetstreamManager();
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`${prefix}-`) || name.startsWith(`KV_${prefix}-`))
+        await jsm.streams.delete(name).catch(() => {});
+  } finally {
+    await nc.close();
+  }
+}
