@@ -11,9 +11,9 @@ export const databaseProbe =
     return undefined;
   };
 
-/** The NATS connection is up and the server answers a ping. */
+/** The NATS connection is up and the server answers a ping; `detail`, if any, goes with "up". */
 export const natsProbe =
-  (nc: NatsConnection): Probe =>
+  (nc: NatsConnection, detail?: string): Probe =>
   async () => {
     if (nc.isClosed()) throw new Error("the connection is closed");
     try {
@@ -23,7 +23,7 @@ export const natsProbe =
         `not connected to ${nc.getServer()} (${error instanceof Error ? error.message : error})`,
       );
     }
-    return undefined;
+    return detail;
   };
 
 /** The event store answers a read (of a stream nobody writes): for EventStoreDB, beside the database. */

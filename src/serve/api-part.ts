@@ -84,20 +84,22 @@ async function natsSide(
   { nc, config: nats }: { nc: NatsConnection; config: NatsConfig },
 ): Promise<Pick<ApiOptions, "commands" | "live">> {
   const { config, log, metrics, store } = parts;
-  await ensureEventsStream(nc, nats.prefix, nats.eventsDuplicateWindowMs);
+  const { replicas } = nats;
+  const { timeoutMs } = config.commands;
+  await ensureEventsStream(nc, nats.prefix, { duplicateWindowMs: nats.eventsDuplicateWindowMs, replicas });
   const feed = await JetStreamEventFeed.start(nc, nats.prefix, log);
   parts.stops.push(() => feed.stop());
-  await agreeOnPartitions(nc, nats.prefix, nats.routing.partitions);
+  await agreeOnPartitions(nc, nats.prefix, nats.routing.partitions, replicas);
   const commands = {
     bus: new NatsCommandBus(nc, {
       subjectPrefix: nats.prefix,
       partitions: nats.routing.partitions,
-      timeoutMs: config.commands.timeoutMs,
+      timeoutMs,
     }),
-    createKeys: await KvCreateKeys.open(nc, createKeysBucket(nats.prefix), config.commands.timeoutMs),
+    createKeys: await KvCreateKeys.open(nc, createKeysBucket(nats.prefix), { replicas, timeoutMs }),
     asyncCommands: new AsyncCommands(
-      await JetStreamCommandQueue.open(nc, nats.prefix),
-      await kvStatuses(nc, nats, config.commands.async),
+      await JetStreamCommandQueue.open(nc, nats.prefix, { replicas, timeoutMs }),
+      await kvStatuses(nc, nats, config.commands),
     ),
   };
   return { commands, live: { store, feed, openStreams: metrics.liveStreams } };

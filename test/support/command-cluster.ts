@@ -84,19 +84,21 @@ export async function startCommandCluster(options: {
     const handler = new BasketCommandHandler(workerStore, defaultHandlerOptions);
     const worker = await startNatsWorker(nc, handler, {
       subjectPrefix: prefix,
+      replicas: 1,
       version: "0.0.0-test",
       log: silent,
       routing,
     });
-    const statuses = await KvCommandStatusStore.open(
-      nc,
-      commandStatusBucket(prefix),
-      asyncOptions.statusTtlMs,
-    );
+    const statuses = await KvCommandStatusStore.open(nc, commandStatusBucket(prefix), {
+      ttlMs: asyncOptions.statusTtlMs,
+      replicas: 1,
+      timeoutMs: 5_000,
+    });
     const processor = new QueuedCommandProcessor(handler, statuses, asyncOptions, silent);
     const consumer = await startQueuedCommandConsumer(nc, processor, {
       ...asyncOptions,
       subjectPrefix: prefix,
+      replicas: 1,
       log: silent,
     });
     workers.push({ worker, handler, consumer });
@@ -106,18 +108,24 @@ export async function startCommandCluster(options: {
 
   const apiNc = await connectNats("test-api");
   connections.push(apiNc);
-  const createKeys = await KvCreateKeys.open(apiNc, `${prefix}-create-keys`);
+  const createKeys = await KvCreateKeys.open(apiNc, `${prefix}-create-keys`, {
+    replicas: 1,
+    timeoutMs: options.timeoutMs ?? 5_000,
+  });
   const bus = new NatsCommandBus(apiNc, {
     subjectPrefix: prefix,
     partitions: routing.partitions,
     timeoutMs: options.timeoutMs ?? 5_000,
   });
-  const statuses = await KvCommandStatusStore.open(
-    apiNc,
-    commandStatusBucket(prefix),
-    asyncOptions.statusTtlMs,
+  const statuses = await KvCommandStatusStore.open(apiNc, commandStatusBucket(prefix), {
+    ttlMs: asyncOptions.statusTtlMs,
+    replicas: 1,
+    timeoutMs: 5_000,
+  });
+  const asyncCommands = new AsyncCommands(
+    await JetStreamCommandQueue.open(apiNc, prefix, { replicas: 1, timeoutMs: 5_000 }),
+    statuses,
   );
-  const asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(apiNc, prefix), statuses);
   let queries: HttpAppOptions["queries"];
   const runners: ProjectionRunner[] = [];
   if (options.readSide) {

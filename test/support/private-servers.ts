@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -49,7 +50,35 @@ export async function sparePort(): Promise<number> {
   return port;
 }
 
-async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/**
+ * A port nobody listens on now, below the kernel's range for outgoing connections
+ * (ip_local_port_range): a server stopped and started again on it cannot find it taken by a
+ * connection given it as its local port meanwhile — a client reconnecting to the stopped server
+ * may even be connected to itself, which `sparePort`'s ports allow.
+ */
+export async function steadyPort(): Promise<number> {
+  const [lowest] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+  const below = Number(lowest);
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, "close");
+    return port;
+  }
+}
+
+/** Resolves once `ready` does, looking every 50 ms; throws after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error(`${what} did not come up in ${timeoutMs} ms`);
