@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { sql } from "kysely";
-import { basketStream } from "../../../src/aggregates/basket/index.js";
+import { basketStream, basketStreamPrefix } from "../../../src/aggregates/basket/index.js";
 import type { Database } from "../../../src/db/database.js";
 import type { EventStore } from "../../../src/eventstore/port.js";
 import type { CommandRecord, LoadFigures } from "../http-load.js";
@@ -47,9 +47,10 @@ export async function storeFigures(
   database: Database,
   records: readonly CommandRecord[],
 ): Promise<StoreFigures> {
+  // The baskets' events: the catalog's (a test's products) answer no command of the load.
   const { rows } = await sql<{ command_id: string; events: string }>`
     select metadata->>'commandId' as command_id, count(*) as events
-    from events group by 1`.execute(database.db);
+    from events where starts_with(stream_id, ${basketStreamPrefix}) group by 1`.execute(database.db);
   const applied = new Map(rows.map((row) => [row.command_id, Number(row.events)]));
   const acked = records.filter((record) => record.ackedAt !== undefined);
   const sent = new Set(records.map((record) => record.commandId));
@@ -87,9 +88,11 @@ export async function readModelFigures(
     if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
   }
   const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
+  // The projections of the baskets' events: the catalog's follows the products' streams.
   const checkpoints = await database.db
     .selectFrom("projection_checkpoints")
     .select(["name", "events_applied"])
+    .where("name", "in", projectionNames)
     .execute();
   return {
     baskets: basketIds.length,
