@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { NatsConnection } from "nats";
+import { type ReplicaReads, replicaRetryMs } from "../db/read-replica.js";
 import type { EventStore } from "../eventstore/port.js";
 import type { Probe } from "./readiness.js";
 
@@ -9,6 +10,21 @@ export const databaseProbe =
   async () => {
     await sql`select 1`.execute(db);
     return undefined;
+  };
+
+/**
+ * The queries' reads answer, and where from: the replica, or the primary while the replica does
+ * not answer — still up, since queries are answered (src/db/read-replica.ts).
+ */
+export const readReplicaProbe =
+  (reads: ReplicaReads): Probe =>
+  async () => {
+    await sql`select 1`.execute(reads.db);
+    const { source } = reads;
+    return source.from === "replica"
+      ? "queries read from the replica"
+      : `queries read from the primary since ${source.since.toISOString()}: the replica does not answer ` +
+          `(${source.why}); it is tried again every ${replicaRetryMs / 1000} s`;
   };
 
 /** The NATS connection is up and the server answers a ping; `detail`, if any, goes with "up". */

@@ -1,3 +1,4 @@
+import type { Kysely } from "kysely";
 import type { NatsConnection } from "nats";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
@@ -10,6 +11,9 @@ import { ProductCommandHandler } from "../commands/catalog/product-command-handl
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryCreateKeys } from "../commands/create-keys.js";
 import type { NatsConfig } from "../config/config.js";
+import { openReplicaReads } from "../db/read-replica.js";
+import type { Tables } from "../db/tables.js";
+import { readReplicaProbe } from "../health/probes.js";
 import type { HttpAppOptions } from "../http/app.js";
 import type { FeedListeners } from "../live/basket-event-feed.js";
 import { KvCreateKeys } from "../nats/commands/kv-create-keys.js";
@@ -46,13 +50,15 @@ export async function apiParts(
     cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
   };
 
-  const basketQueries = new BasketQueries(database.db);
+  const readModel = readModelForQueries(parts);
+  const basketQueries = new BasketQueries(readModel);
+  // NOTIFY reaches no replica: the waiter listens on the primary, and looks where the queries read.
   const waiter = await RevisionWaiter.open(database, basketQueries, {
     onError: (error) => log.warn({ err: error }, "read-your-writes look failed"),
   });
   parts.stops.push(() => waiter.close());
   const queries = { queries: basketQueries, waiter };
-  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
+  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(readModel) };
 
   if (nats) return { access, queries, catalog, ...(await natsSide(parts, nats)) };
 
@@ -76,6 +82,24 @@ export async function apiParts(
     commands,
     live: { store, feed: inProcess.feed, openStreams: metrics.liveStreams },
   };
+}
+
+/**
+ * The read model as the queries read it: from the streaming replica with DATABASE_READ_URL (the
+ * primary standing in while it does not answer), else from the database. Commands, projections,
+ * checkpoints and the catalog's writes stay on the primary.
+ */
+function readModelForQueries({ config, database, log, probes, stops }: ProcessParts): Kysely<Tables> {
+  const { readReplica, database: primary } = config.store;
+  if (!readReplica || primary.kind !== "postgres") return database.db;
+  const reads = openReplicaReads(readReplica, primary, (source) => {
+    if (source.from === "primary")
+      log.warn({ why: source.why }, "the read replica does not answer: queries read from the primary");
+    else log.info("queries read from the read replica again");
+  });
+  stops.push(() => reads.close());
+  probes.readReplica = readReplicaProbe(reads);
+  return reads.db;
 }
 
 /** Commands to the workers, queued commands and the live feed, all over NATS. */

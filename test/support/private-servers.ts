@@ -91,6 +91,11 @@ export interface PrivatePostgresOptions {
   tls?: { serverCert: string; serverKey: string; caFile: string };
   /** pg_hba.conf, line by line (by default initdb's: trust). */
   hba?: string[];
+  /**
+   * A streaming replica of this server (a hot standby: read-only, replaying the primary's WAL),
+   * copied from it with `pg_basebackup -R` instead of made with initdb.
+   */
+  replicaOf?: PrivatePostgres;
 }
 
 export interface PrivatePostgres {
@@ -133,7 +138,12 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions = {})
       ? run("runuser", ["-u", "postgres", "--", join(pgBin, tool), ...args])
       : run(join(pgBin, tool), args);
   const port = await sparePort();
-  await pgCommand("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  if (options.replicaOf)
+    await pgCommand("pg_basebackup", [
+      ...["-h", "127.0.0.1", "-p", String(options.replicaOf.port), "-U", "postgres"],
+      ...["-D", data, "-R", "--no-sync"],
+    ]);
+  else await pgCommand("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
   let settings = `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`;
   if (options.tls) {
     const { serverCert, serverKey, caFile } = options.tls;
