@@ -1,7 +1,7 @@
 /**
  * How the load speaks to each kind of target: this service's REST API, and the Emmett peer's.
  * The bodies and the one-time setup are the small functions at the top of each, to change with
- * the API (issue 16: AddItem becomes {sku, quantity}, priced from a catalog the operator loads).
+ * the API.
  */
 import type { HttpClient } from "./client.js";
 
@@ -12,8 +12,8 @@ export interface Basket {
 }
 
 export interface Dialect {
-  /** Once per target, before the first basket. */
-  prepare(http: HttpClient): Promise<void>;
+  /** Once per target, before the first basket: with products `sku-0` … `sku-<skus - 1>` to sell. */
+  prepare(http: HttpClient, skus: number): Promise<void>;
   createBasket(http: HttpClient): Promise<Basket>;
   /** The n-th AddItem to a basket (n from 0): each is a new line of one item. */
   addItem(http: HttpClient, basket: Basket, n: number): Promise<void>;
@@ -26,17 +26,25 @@ const skuOf = (n: number) => `sku-${n}`;
 /** The operator's token for this service's admin routes (ADMIN_TOKENS of the benchmark's services). */
 export const benchAdminToken = "bench-admin-token-0123456789abcdef-0123456789";
 
-/** This service: POST /baskets answers a token, which every other route of the basket needs. */
+/**
+ * This service: POST /baskets answers a token, which every other route of the basket needs; an
+ * add names the sku, and the worker prices it from the catalog, which the operator fills first.
+ */
 export const serviceDialect: Dialect = {
-  // Nothing yet. With issue 16: PUT /products/:sku {name, prices: {EUR: 450}} for each sku, as the operator.
-  async prepare() {},
+  async prepare(http, skus) {
+    const headers = { authorization: `Bearer ${benchAdminToken}` };
+    for (let n = 0; n < skus; n++) {
+      const body = { name: `Tea ${n}`, prices: { EUR: 450 } };
+      await http.expectOk("PUT", `/products/${skuOf(n)}`, { body, headers });
+    }
+  },
   async createBasket(http) {
     const { body } = await http.expectOk("POST", "/baskets");
     const { id, token } = body as { id: string; token: string };
     return { id, headers: { authorization: `Bearer ${token}` } };
   },
   async addItem(http, basket, n) {
-    const body = { sku: skuOf(n), name: `Tea ${n}`, unitPrice: 450, quantity: 1 };
+    const body = { sku: skuOf(n), quantity: 1 };
     await http.expectOk("POST", `/baskets/${basket.id}/items`, { body, headers: basket.headers });
   },
   async itemsInReadModel(http, basket) {
