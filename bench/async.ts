@@ -75,8 +75,9 @@ async function relay(backlog: number) {
   const store = new PostgresEventStore(database);
   const nc = await connectNats("bench-relay");
   const prefix = uniquePrefix("benchrelay");
-  await ensureEventsStream(nc, prefix, 120_000);
-  const runner = new ProjectionRunner(database, store, eventRelayProjection(nc, prefix, 120_000), {
+  const eventsSettings = { duplicateWindowMs: 120_000, replicas: 1 };
+  await ensureEventsStream(nc, prefix, eventsSettings);
+  const runner = new ProjectionRunner(database, store, eventRelayProjection(nc, prefix, eventsSettings), {
     ...defaultRunnerOptions,
     batchSize: 1_000,
     owner: "bench",

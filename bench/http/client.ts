@@ -1,6 +1,7 @@
 /**
  * The load generator's HTTP client, the same for every target: node:http over keep-alive
- * connections, as many as requests in flight, JSON in and out.
+ * connections, as many as requests in flight, JSON in and out. Given several base URLs (API
+ * processes behind no proxy), it sends each request to the next in turn.
  */
 import { Agent, request } from "node:http";
 
@@ -12,21 +13,23 @@ export interface Answer {
 
 export class HttpClient {
   private readonly agent: Agent;
-  private readonly base: URL;
+  private readonly bases: URL[];
+  private sent = 0;
 
-  constructor(baseUrl: string, connections: number) {
-    this.base = new URL(baseUrl);
+  constructor(baseUrls: string | readonly string[], connections: number) {
+    this.bases = (typeof baseUrls === "string" ? [baseUrls] : baseUrls).map((url) => new URL(url));
     this.agent = new Agent({ keepAlive: true, maxSockets: connections });
   }
 
   send(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const base = this.bases[this.sent++ % this.bases.length] as URL;
     return new Promise<Answer>((resolve, reject) => {
       const outgoing = request(
         {
           agent: this.agent,
-          host: this.base.hostname,
-          port: this.base.port,
+          host: base.hostname,
+          port: base.port,
           method,
           path,
           headers: {

@@ -3,7 +3,6 @@
  * The bodies and the one-time setup are the small functions at the top of each, to change with
  * the API. Both price on the server: the client names a product and a quantity.
  */
-import { rules } from "../../src/aggregates/basket/rules.js";
 import type { HttpClient } from "./client.js";
 
 /** A basket as the load holds it: its id and the headers its commands need. */
@@ -13,8 +12,8 @@ export interface Basket {
 }
 
 export interface Dialect {
-  /** Once per target, before the first basket. */
-  prepare(http: HttpClient): Promise<void>;
+  /** Once per target, before the first basket: with products `sku-0` … `sku-<skus - 1>` to sell. */
+  prepare(http: HttpClient, skus: number): Promise<void>;
   createBasket(http: HttpClient): Promise<Basket>;
   /** The n-th AddItem to a basket (n from 0): each is a new line of one item. */
   addItem(http: HttpClient, basket: Basket, n: number): Promise<void>;
@@ -27,12 +26,14 @@ const skuOf = (n: number) => `sku-${n}`;
 /** The operator's token for this service's admin routes (ADMIN_TOKENS of the benchmark's services). */
 export const benchAdminToken = "bench-admin-token-0123456789abcdef-0123456789";
 
-/** This service: POST /baskets answers a token, which every other route of the basket needs. */
+/**
+ * This service: POST /baskets answers a token, which every other route of the basket needs; an
+ * add names the sku, and the worker prices it from the catalog, which the operator fills first.
+ */
 export const serviceDialect: Dialect = {
-  // The operator lists every sku a basket can hold (one line each, at most maxLines) in the catalog.
-  async prepare(http) {
+  async prepare(http, skus) {
     const headers = { authorization: `Bearer ${benchAdminToken}` };
-    for (let n = 0; n < rules.maxLines; n++) {
+    for (let n = 0; n < skus; n++) {
       const body = { name: `Tea ${n}`, prices: { EUR: 450 } };
       await http.expectOk("PUT", `/products/${skuOf(n)}`, { body, headers });
     }

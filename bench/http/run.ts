@@ -3,11 +3,14 @@ import { summarise } from "../stats.js";
 import { HttpClient } from "./client.js";
 import { cpuBetween, cpuSnapshot } from "./cpu.js";
 import { addItems, createBaskets, firstBasket, waitForReadModel } from "./load.js";
-import type { Settings, TargetKey } from "./settings.js";
+import type { Settings } from "./settings.js";
 import type { Target, TargetContext } from "./targets.js";
 
+/** What `measure` runs: a target of bench/http.ts, or another set of processes (bench/scale.ts). */
+export type Measured = Pick<Target, "start"> & { key: string };
+
 export interface RunFigures {
-  target: TargetKey;
+  target: string;
   round: number;
   addsPerSecond: number;
   p50Ms: number;
@@ -24,10 +27,12 @@ export interface RunFigures {
   behind: number;
   /** How long reading every basket once takes (the floor under readModelMs). */
   readAllMs: number;
+  /** What the target's own counters moved by during the adds (RunningTarget.counters). */
+  counters: Record<string, number>;
 }
 
 export async function measure(
-  target: Target,
+  target: Measured,
   context: TargetContext,
   settings: Settings,
   round: number,
@@ -37,7 +42,7 @@ export async function measure(
   const http = new HttpClient(running.url, inFlight);
   try {
     const { dialect } = running;
-    await dialect.prepare(http);
+    await dialect.prepare(http, addsPerBasket);
     const warm = [await firstBasket(http, dialect)];
     warm.push(...(await createBaskets(http, dialect, settings.warmupBaskets - 1, inFlight)));
     await addItems(http, dialect, warm, addsPerBasket, inFlight);
@@ -50,8 +55,10 @@ export async function measure(
     // The CPU window closes when the read model holds every add, not at the last answer: a
     // projector that falls behind must not leave its work out of the count. The reads that find
     // that out are taken off again, at what one read costs in a second pass over every basket.
+    const countedBefore = (await running.counters?.()) ?? {};
     const before = cpuSnapshot(running.counted);
     const adds = await addItems(http, dialect, baskets, addsPerBasket, inFlight);
+    const countedAfter = (await running.counters?.()) ?? {};
     const seen = await waitForReadModel(http, dialect, adds.latestFirst, addsPerBasket, inFlight);
     const whole = cpuSnapshot(running.counted);
     const readStarted = performance.now();
@@ -79,6 +86,9 @@ export async function measure(
       readModelMs: seen.doneAt - adds.lastAnswerAt,
       behind: seen.behind,
       readAllMs,
+      counters: Object.fromEntries(
+        Object.entries(countedAfter).map(([name, value]) => [name, value - (countedBefore[name] ?? 0)]),
+      ),
     };
   } finally {
     http.close();

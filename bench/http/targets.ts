@@ -26,12 +26,15 @@ export interface TargetContext {
 }
 
 export interface RunningTarget {
-  url: string;
+  /** Where the load sends its requests: one URL, or several that take turns (one per API process). */
+  url: string | readonly string[];
   dialect: Dialect;
   /** The processes whose CPU time is counted, the servers it uses included. */
   counted: Counted[];
   /** Before the timed phase: a checkpoint of the PostgreSQL it uses, if any. */
   settle(): Promise<void>;
+  /** Counters of its own, read before and after the adds (the workers' cache hits, say). */
+  counters?(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -41,14 +44,22 @@ export interface Target {
   start(context: TargetContext): Promise<RunningTarget>;
 }
 
-const serviceEnv = {
+/** What every process of this service gets in a benchmark, besides its servers. */
+export const serviceEnv = {
   BASKET_TOKEN_SECRETS: "bench-basket-token-secret-0123456789abcdef",
   ADMIN_TOKENS: benchAdminToken,
   // The load comes from one address but stands for many shoppers.
   RATE_LIMIT_MAX: "0",
 };
 
-const serve = (nodeArgs: string[], role: string) => [...nodeArgs, builtCli, "serve", "--role", role];
+/** node's arguments for `basket serve --role <role>`, built. */
+export const serveArgs = (nodeArgs: string[], role: string) => [
+  ...nodeArgs,
+  builtCli,
+  "serve",
+  "--role",
+  role,
+];
 
 /** This service as deployed: an API, a worker and a projector (which runs the relay too). */
 export const separateProcesses: Target = {
@@ -73,7 +84,7 @@ export const separateProcesses: Target = {
         started.push(
           await startNodeProcess({
             name,
-            args: serve(nodeArgs, role),
+            args: serveArgs(nodeArgs, role),
             env: processEnv,
             logDir,
             readyPath: "/health/ready",
@@ -114,7 +125,7 @@ export const embedded: Target = {
     const dataDir = mkdtempSync(join(tmpdir(), "bench-pglite-"));
     const all = await startNodeProcess({
       name: `all-${run}`,
-      args: serve(nodeArgs, "all"),
+      args: serveArgs(nodeArgs, "all"),
       env: { ...serviceEnv, PGLITE_DATA_DIR: dataDir, ...env },
       logDir,
       readyPath: "/health/ready",

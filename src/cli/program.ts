@@ -10,6 +10,7 @@ import { registerCatalogCommands } from "./catalog-commands.js";
 import { runDemo } from "./demo.js";
 import { registerEventsCommands } from "./events-commands.js";
 import { exitCodes, usageErrors } from "./exit-codes.js";
+import { registerNatsCommands } from "./nats-commands.js";
 import { registerProjectionsCommands } from "./projections-commands.js";
 import { registerQueuedCommandsCommands } from "./queued-commands.js";
 
@@ -90,5 +91,6 @@ export function buildProgram(config: () => Config): Command {
   registerCatalogCommands(program, config);
   registerEventsCommands(program, config);
   registerQueuedCommandsCommands(program, config);
+  registerNatsCommands(program, config);
   return program;
 }

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import type { NatsConnection } from "nats";
-import { type Config, ConfigError } from "../config/config.js";
+import type { Config } from "../config/config.js";
 import { commandStatusBody } from "../http/routes/command-status.js";
-import { connectNats } from "../nats/connection.js";
 import { commandStatusBucket } from "../nats/names.js";
 import { listDeadLetters } from "../nats/queue/dead-letters.js";
 import { KvCommandStatusStore } from "../nats/queue/kv-command-status.js";
 import { positiveInteger } from "./events/arguments.js";
+import { withNats } from "./with-nats.js";
 
 /**
  * `basket commands …`: what became of commands sent with `Prefer: respond-async` — their status,
@@ -14,16 +14,10 @@ import { positiveInteger } from "./events/arguments.js";
  * as every command's (src/cli/exit-codes.ts).
  */
 export function registerQueuedCommandsCommands(program: Command, config: () => Config): void {
-  const withNats = async (work: (nc: NatsConnection, prefix: string) => Promise<void>): Promise<void> => {
-    const { nats } = config();
-    if (!nats) throw new ConfigError("NATS_URL is required: queued commands live in JetStream.");
-    const nc = await connectNats(nats.servers, nats.connection, { name: "basket-commands-cli" });
-    try {
-      await work(nc, nats.prefix);
-    } finally {
-      await nc.close();
-    }
-  };
+  const withQueue = (work: (nc: NatsConnection, prefix: string) => Promise<void>) =>
+    withNats(config().nats, "queued commands live in JetStream", "basket-commands-cli", (nc, nats) =>
+      work(nc, nats.prefix),
+    );
   const group = program
     .command("commands")
     .description("Queued (Prefer: respond-async) commands: status and dead letters (NATS_URL).");
@@ -34,7 +28,7 @@ export function registerQueuedCommandsCommands(program: Command, config: () => C
     .option("--limit <n>", "at most this many", positiveInteger, 1_000)
     .option("--json", "one JSON array")
     .action(async (options: { limit: number; json?: boolean }) => {
-      await withNats(async (nc, prefix) => {
+      await withQueue(async (nc, prefix) => {
         const letters = await listDeadLetters(nc, prefix, options.limit).catch((error) => {
           // No dead-letter stream: no command was ever queued, so none was given up.
           if ((error as { api_error?: { err_code?: number } }).api_error?.err_code === 10059) return [];
@@ -55,7 +49,7 @@ export function registerQueuedCommandsCommands(program: Command, config: () => C
     .description("Where a queued command is: accepted, processing, succeeded or failed.")
     .argument("<commandId>", "the command's id: the commandId of the 202 answer (its Location)")
     .action(async (commandId: string) => {
-      await withNats(async (nc, prefix) => {
+      await withQueue(async (nc, prefix) => {
         const statuses = await KvCommandStatusStore.bind(nc, commandStatusBucket(prefix)).catch(() => {
           throw new Error("No command was ever queued here (no status bucket).");
         });

@@ -1,7 +1,7 @@
 import { adminTokenProblem } from "../access/admin-tokens.js";
 import { minSecretLength } from "../access/basket-tokens.js";
 import { defaultHandlerOptions, type HandlerOptions } from "../commands/basket-command-handler.js";
-import type { DatabaseConfig, PostgresTls } from "../db/database.js";
+import type { DatabaseConfig, PostgresConfig, PostgresTls } from "../db/database.js";
 import type { EventStoreConfig, StoreConfig } from "../eventstore/open-stores.js";
 import { defaultHttpLimits, type HttpLimits } from "../http/limits.js";
 import type { NatsConnectionConfig } from "../nats/connection.js";
@@ -176,7 +176,11 @@ function storeConfig(read: EnvReader): StoreConfig {
   const database: DatabaseConfig =
     kind === "pglite"
       ? { kind: "pglite", dataDir: read.given("PGLITE_DATA_DIR") ?? "./data" }
-      : postgresConfig(read);
+      : postgresConfig(read, "DATABASE_URL");
+  if (database.kind === "pglite" && read.given("DATABASE_READ_URL"))
+    throw new ConfigError(
+      "DATABASE_READ_URL is a replica of DATABASE_URL's PostgreSQL: set DATABASE_URL too.",
+    );
   const eventStore: EventStoreConfig =
     kind === "esdb"
       ? {
@@ -187,14 +191,16 @@ function storeConfig(read: EnvReader): StoreConfig {
       : { kind: "database" };
   return {
     database,
+    readReplica: read.given("DATABASE_READ_URL") ? postgresConfig(read, "DATABASE_READ_URL") : undefined,
     eventStore,
     appendConcurrency: read.integer("APPEND_CONCURRENCY", 1, 1, 64),
     migrateOnStart: read.boolean("MIGRATE_ON_START", database.kind === "pglite"),
   };
 }
 
-function postgresConfig(read: EnvReader): DatabaseConfig {
-  const url = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
+/** The primary's (DATABASE_URL) or its replica's (DATABASE_READ_URL): the same pool, timeouts and TLS. */
+function postgresConfig(read: EnvReader, variable: "DATABASE_URL" | "DATABASE_READ_URL"): PostgresConfig {
+  const url = read.url(variable, ["postgres:", "postgresql:"]);
   const statementTimeoutMs = read.integer("DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 0, 3_600_000);
   // The client waits a little longer than the server, which cancels first and says why.
   const queryTimeoutMs = read.integer(
@@ -215,13 +221,13 @@ function postgresConfig(read: EnvReader): DatabaseConfig {
     statementTimeoutMs,
     connectTimeoutMs: read.integer("DATABASE_CONNECT_TIMEOUT_MS", 10_000, 0, 600_000),
     queryTimeoutMs,
-    tls: postgresTls(read, url),
+    tls: postgresTls(read, url, variable),
   };
 }
 
 const urlTlsParameters = ["ssl", "sslmode", "sslrootcert", "sslcert", "sslkey"];
 
-function postgresTls(read: EnvReader, url: string): PostgresTls | undefined {
+function postgresTls(read: EnvReader, url: string, variable: string): PostgresTls | undefined {
   const caFile = read.file("DATABASE_SSL_CA_FILE");
   const certFile = read.file("DATABASE_SSL_CERT_FILE");
   const keyFile = read.file("DATABASE_SSL_KEY_FILE");
@@ -235,7 +241,7 @@ function postgresTls(read: EnvReader, url: string): PostgresTls | undefined {
   const inUrl = urlTlsParameters.some((name) => new URL(url).searchParams.has(name));
   if (inUrl && (mode !== "disable" || anyFile)) {
     throw new ConfigError(
-      "DATABASE_SSL_* is not valid together with TLS parameters in DATABASE_URL: give one or the other.",
+      `DATABASE_SSL_* is not valid together with TLS parameters in ${variable}: give one or the other.`,
     );
   }
   read.together("DATABASE_SSL_CERT_FILE", certFile, "DATABASE_SSL_KEY_FILE", keyFile);

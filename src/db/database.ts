@@ -80,10 +80,13 @@ function connectionConfig(config: PostgresConfig): pg.ClientConfig {
   };
 }
 
-function openPostgres(config: PostgresConfig): Database {
-  const connection = connectionConfig(config);
+/**
+ * A connection pool to the server as kysely takes it: with the configuration's size and timeouts,
+ * and proof against a server that goes away.
+ */
+export function postgresPool(config: PostgresConfig): PostgresPool {
   const pool = new pg.Pool({
-    ...connection,
+    ...connectionConfig(config),
     max: config.poolSize ?? 10,
     ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
     ...(config.queryTimeoutMs ? { query_timeout: config.queryTimeoutMs } : {}),
@@ -94,7 +97,12 @@ function openPostgres(config: PostgresConfig): Database {
   // next query fails, which its holder handles, and the pool drops it when it comes back.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: discardingTimedOut(pool) }) });
+  return discardingTimedOut(pool);
+}
+
+function openPostgres(config: PostgresConfig): Database {
+  const connection = connectionConfig(config);
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: postgresPool(config) }) });
   const listeners = new Set<PostgresListener>();
   return {
     kind: "postgres",

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Logger } from "pino";
-import { type Database, type DatabaseConfig, openDatabase } from "../db/database.js";
+import { type Database, type DatabaseConfig, openDatabase, type PostgresConfig } from "../db/database.js";
 import { migrateToLatest, requireLatestSchema } from "../db/migrate.js";
 import { describeError } from "../errors.js";
 import { EsdbEventStore } from "./esdb/esdb-event-store.js";
@@ -16,6 +16,11 @@ export type EventStoreConfig = { kind: "database" } | { kind: "esdb"; url: strin
 export interface StoreConfig {
   /** The read model's database; also the event store's unless `eventStore` says EventStoreDB. */
   database: DatabaseConfig;
+  /**
+   * A streaming replica of `database` (DATABASE_READ_URL), which the API's queries read the read
+   * model from (src/db/read-replica.ts); everything else stays on `database`. Absent: no replica.
+   */
+  readReplica: PostgresConfig | undefined;
   eventStore: EventStoreConfig;
   /** Append transactions in flight per process (group commit batches what waits behind them). */
   appendConcurrency: number;

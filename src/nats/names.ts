@@ -48,3 +48,26 @@ export const eventSubject = (prefix: string, type: string, basketId: string) =>
 export const allEventsWildcard = (prefix: string) => `${prefix}.events.>`;
 export const basketEventsWildcard = (prefix: string, basketId: string) => `${prefix}.events.*.${basketId}`;
 export const eventsStream = (prefix: string) => `${prefix}-events`;
+
+/** What JetStream keeps for the service, as `basket nats check` lists it. */
+export interface JetStreamAsset {
+  kind: "stream" | "bucket";
+  /** The stream's name, or the bucket's. */
+  name: string;
+  /** The stream that holds it: a KV bucket is the stream `KV_<bucket>`. */
+  stream: string;
+}
+
+/** Every stream and KV bucket the service makes under a prefix — each made with NATS_REPLICAS replicas. */
+export const jetStreamAssets = (prefix: string): JetStreamAsset[] => [
+  ...[commandQueueStream, deadLetterStream, eventsStream].map((name) => ({
+    kind: "stream" as const,
+    name: name(prefix),
+    stream: name(prefix),
+  })),
+  ...[membersBucket, routingBucket, idempotencyBucket, commandStatusBucket].map((name) => ({
+    kind: "bucket" as const,
+    name: name(prefix),
+    stream: `KV_${name(prefix)}`,
+  })),
+];

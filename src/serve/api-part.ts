@@ -1,3 +1,4 @@
+import type { Kysely } from "kysely";
 import type { NatsConnection } from "nats";
 import { AdminTokens } from "../access/admin-tokens.js";
 import { BasketTokens } from "../access/basket-tokens.js";
@@ -10,6 +11,9 @@ import { ProductCommandHandler } from "../commands/catalog/product-command-handl
 import { InProcessCommandBus } from "../commands/command-bus.js";
 import { InMemoryIdempotencyClaims } from "../commands/idempotency-claims.js";
 import type { NatsConfig } from "../config/config.js";
+import { openReplicaReads } from "../db/read-replica.js";
+import type { Tables } from "../db/tables.js";
+import { readReplicaProbe } from "../health/probes.js";
 import type { HttpAppOptions } from "../http/app.js";
 import { IdempotencyKeys } from "../http/idempotency.js";
 import type { FeedListeners } from "../live/basket-event-feed.js";
@@ -47,13 +51,15 @@ export async function apiParts(
     cookieMaxAgeSeconds: config.access.cookieMaxAgeSeconds,
   };
 
-  const basketQueries = new BasketQueries(database.db, config.queries.hideEmptyBasketsAfterMs);
+  const readModel = readModelForQueries(parts);
+  const basketQueries = new BasketQueries(readModel, config.queries.hideEmptyBasketsAfterMs);
+  // NOTIFY reaches no replica: the waiter listens on the primary, and looks where the queries read.
   const waiter = await RevisionWaiter.open(database, basketQueries, {
     onError: (error) => log.warn({ err: error }, "read-your-writes look failed"),
   });
   parts.stops.push(() => waiter.close());
   const queries = { queries: basketQueries, waiter };
-  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(database.db) };
+  const catalog = { products: new ProductCommandHandler(store), queries: new CatalogQueries(readModel) };
   // Keys are hashed under a secret every API process shares: the tokens' unless one is given.
   const keys = new IdempotencyKeys(config.access.idempotencySecret ?? (secrets[0] as string));
   // A running claim older than any request may take is one whose process died.
@@ -89,6 +95,24 @@ export async function apiParts(
   };
 }
 
+/**
+ * The read model as the queries read it: from the streaming replica with DATABASE_READ_URL (the
+ * primary standing in while it does not answer), else from the database. Commands, projections,
+ * checkpoints and the catalog's writes stay on the primary.
+ */
+function readModelForQueries({ config, database, log, probes, stops }: ProcessParts): Kysely<Tables> {
+  const { readReplica, database: primary } = config.store;
+  if (!readReplica || primary.kind !== "postgres") return database.db;
+  const reads = openReplicaReads(readReplica, primary, (source) => {
+    if (source.from === "primary")
+      log.warn({ why: source.why }, "the read replica does not answer: queries read from the primary");
+    else log.info("queries read from the read replica again");
+  });
+  stops.push(() => reads.close());
+  probes.readReplica = readReplicaProbe(reads);
+  return reads.db;
+}
+
 /** Commands to the workers, queued commands and the live feed, all over NATS. */
 async function natsSide(
   parts: ProcessParts,
@@ -97,24 +121,27 @@ async function natsSide(
   staleAfterMs: number,
 ): Promise<Pick<ApiOptions, "commands" | "live">> {
   const { config, log, metrics, store } = parts;
-  await ensureEventsStream(nc, nats.prefix, nats.eventsDuplicateWindowMs);
+  const { replicas } = nats;
+  const { timeoutMs } = config.commands;
+  await ensureEventsStream(nc, nats.prefix, { duplicateWindowMs: nats.eventsDuplicateWindowMs, replicas });
   const feed = await JetStreamEventFeed.start(nc, nats.prefix, log);
   parts.stops.push(() => feed.stop());
-  await agreeOnPartitions(nc, nats.prefix, nats.routing.partitions);
+  await agreeOnPartitions(nc, nats.prefix, nats.routing.partitions, replicas);
   const commands = {
     bus: new NatsCommandBus(nc, {
       subjectPrefix: nats.prefix,
       partitions: nats.routing.partitions,
-      timeoutMs: config.commands.timeoutMs,
+      timeoutMs,
     }),
     keys,
     claims: await KvIdempotencyClaims.open(nc, idempotencyBucket(nats.prefix), {
       staleAfterMs,
-      timeoutMs: config.commands.timeoutMs,
+      timeoutMs,
+      replicas,
     }),
     asyncCommands: new AsyncCommands(
-      await JetStreamCommandQueue.open(nc, nats.prefix),
-      await kvStatuses(nc, nats, config.commands.async),
+      await JetStreamCommandQueue.open(nc, nats.prefix, { replicas, timeoutMs }),
+      await kvStatuses(nc, nats, config.commands),
     ),
   };
   return {

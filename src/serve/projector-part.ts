@@ -16,9 +16,10 @@ export async function startProjections(parts: ProcessParts): Promise<void> {
   // The event relay is a projection too; it needs NATS, so without it only the read models run.
   let relay: OutboundProjection | undefined;
   if (nats) {
-    const { prefix, eventsDuplicateWindowMs } = nats.config;
-    await ensureEventsStream(nats.nc, prefix, eventsDuplicateWindowMs);
-    relay = eventRelayProjection(nats.nc, prefix, eventsDuplicateWindowMs);
+    const { prefix, eventsDuplicateWindowMs, replicas } = nats.config;
+    const settings = { duplicateWindowMs: eventsDuplicateWindowMs, replicas };
+    await ensureEventsStream(nats.nc, prefix, settings);
+    relay = eventRelayProjection(nats.nc, prefix, settings);
   } else log.info("no NATS_URL: the event relay does not run");
   const runners = [...projections, ...(relay ? [relay] : [])].map(
     (projection) =>

@@ -14,6 +14,7 @@ import { buildHttpApp } from "../http/app.js";
 import { FeedListeners, feedingAppends } from "../live/basket-event-feed.js";
 import { createMetrics, type LiveCounts } from "../metrics/metrics.js";
 import { connectNats } from "../nats/connection.js";
+import { assetReplicas, describeReplicas, replicasOtherThan } from "../nats/jetstream/replicas.js";
 import { version } from "../version.js";
 import { apiParts } from "./api-part.js";
 import type { ProcessParts } from "./process-parts.js";
@@ -96,7 +97,7 @@ export async function serve(role: Role, config: Config, log: Logger): Promise<Ru
       : undefined;
     if (nats) {
       stops.push(() => nats.nc.drain());
-      probes.nats = natsProbe(nats.nc);
+      probes.nats = natsProbe(nats.nc, await reportReplicas(nats.nc, nats.config, log));
     }
     const parts: ProcessParts = { config, log, metrics, database, store, nats, stops, probes, liveCounts };
 
@@ -136,6 +137,27 @@ async function connectToNats(role: Role, config: NatsConfig, log: Logger): Promi
   log.info({ server: nc.getServer() }, "connected to NATS");
   logConnectionChanges(nc, log);
   return nc;
+}
+
+/**
+ * Streams and KV buckets made earlier with other replicas than NATS_REPLICAS — a deployment that
+ * grew from one NATS node to three, say — are left as they are (src/nats/jetstream/streams.ts):
+ * said once at start, in the log and in /health/ready's `nats` detail, for the operator to
+ * change with `basket nats check --fix`.
+ */
+async function reportReplicas(
+  nc: NatsConnection,
+  config: NatsConfig,
+  log: Logger,
+): Promise<string | undefined> {
+  const found = await assetReplicas(await nc.jetstreamManager(), config.prefix);
+  const differing = replicasOtherThan(found, config.replicas);
+  if (differing.length === 0) return undefined;
+  const detail =
+    `at start, replicas other than NATS_REPLICAS=${config.replicas}: ${describeReplicas(differing)}` +
+    " (basket nats check --fix changes them)";
+  log.warn({ differing: differing.map(({ name, replicas }) => ({ name, replicas })) }, detail);
+  return detail;
 }
 
 /** NATS reconnects by itself (forever); the log says when it is away and when it is back. */

@@ -17,6 +17,7 @@ export async function startWorker(
   const { config, log, metrics } = parts;
   const worker = await startNatsWorker(nc, handler, {
     subjectPrefix: nats.prefix,
+    replicas: nats.replicas,
     version,
     log,
     routing: nats.routing,
@@ -32,12 +33,13 @@ export async function startWorker(
   log.info({ subjects: allCommandsWildcard(nats.prefix) }, "worker serving basket commands");
 
   const asyncConfig = config.commands.async;
-  const statuses = await kvStatuses(nc, nats, asyncConfig);
+  const statuses = await kvStatuses(nc, nats, config.commands);
   const consumer = await startQueuedCommandConsumer(
     nc,
     queuedCommandProcessor(handler, statuses, asyncConfig, log, metrics),
     {
       subjectPrefix: nats.prefix,
+      replicas: nats.replicas,
       maxInFlight: asyncConfig.maxInFlight,
       ackWaitMs: asyncConfig.ackWaitMs,
       maxAckPending: asyncConfig.maxAckPending,

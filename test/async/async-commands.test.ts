@@ -327,7 +327,11 @@ describe("status records", () => {
     const nc = await connectNats("test-status-ttl");
     const bucket = `${uniquePrefix("ttl")}-command-status`;
     try {
-      const statuses = await KvCommandStatusStore.open(nc, bucket, 1_000);
+      const statuses = await KvCommandStatusStore.open(nc, bucket, {
+        ttlMs: 1_000,
+        replicas: 1,
+        timeoutMs: 5_000,
+      });
       const envelope = {
         commandId: uuidv7(),
         basketId: uuidv7(),

@@ -30,8 +30,13 @@ describe("queued commands whose worker is killed", { timeout: 120_000 }, () => {
       logLevel: "debug",
       env: { ASYNC_ACK_WAIT_MS: String(ackWaitMs), ASYNC_MAX_IN_FLIGHT: "16" },
     });
-    const statuses = await KvCommandStatusStore.open(fleet.nc, commandStatusBucket(fleet.prefix), 600_000);
-    asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(fleet.nc, fleet.prefix), statuses);
+    const statuses = await KvCommandStatusStore.open(fleet.nc, commandStatusBucket(fleet.prefix), {
+      ttlMs: 600_000,
+      replicas: 1,
+      timeoutMs: 5_000,
+    });
+    const queue = await JetStreamCommandQueue.open(fleet.nc, fleet.prefix, { replicas: 1, timeoutMs: 5_000 });
+    asyncCommands = new AsyncCommands(queue, statuses);
     store = new PostgresEventStore(await openDatabase({ kind: "postgres", url: fleet.databaseUrl }));
     await fleet.seedCatalog(["tea", ...loadSkus]);
   }, 90_000);

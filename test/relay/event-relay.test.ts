@@ -27,7 +27,7 @@ async function relaySetup(duplicateWindowMs: number) {
   const store = new PostgresEventStore(database);
   const nc = await connectNats("test-relay");
   const prefix = uniquePrefix("relay");
-  await ensureEventsStream(nc, prefix, duplicateWindowMs);
+  await ensureEventsStream(nc, prefix, { duplicateWindowMs, replicas: 1 });
   const runners: ProjectionRunner[] = [];
   return {
     database,
@@ -38,7 +38,7 @@ async function relaySetup(duplicateWindowMs: number) {
       const runner = new ProjectionRunner(
         database,
         store,
-        eventRelayProjection(nc, prefix, duplicateWindowMs),
+        eventRelayProjection(nc, prefix, { duplicateWindowMs, replicas: 1 }),
         {
           ...defaultRunnerOptions,
           owner: "test",

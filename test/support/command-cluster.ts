@@ -90,19 +90,21 @@ export async function startCommandCluster(options: {
     const handler = new BasketCommandHandler(workerStore, defaultHandlerOptions);
     const worker = await startNatsWorker(nc, handler, {
       subjectPrefix: prefix,
+      replicas: 1,
       version: "0.0.0-test",
       log: silent,
       routing,
     });
-    const statuses = await KvCommandStatusStore.open(
-      nc,
-      commandStatusBucket(prefix),
-      asyncOptions.statusTtlMs,
-    );
+    const statuses = await KvCommandStatusStore.open(nc, commandStatusBucket(prefix), {
+      ttlMs: asyncOptions.statusTtlMs,
+      replicas: 1,
+      timeoutMs: 5_000,
+    });
     const processor = new QueuedCommandProcessor(handler, statuses, asyncOptions, silent);
     const consumer = await startQueuedCommandConsumer(nc, processor, {
       ...asyncOptions,
       subjectPrefix: prefix,
+      replicas: 1,
       log: silent,
     });
     workers.push({ worker, handler, consumer });
@@ -115,18 +117,23 @@ export async function startCommandCluster(options: {
   const keys = new IdempotencyKeys(testTokenSecret);
   const claims = await KvIdempotencyClaims.open(apiNc, idempotencyBucket(prefix), {
     staleAfterMs: (options.timeoutMs ?? 5_000) + 5_000,
+    replicas: 1,
+    timeoutMs: options.timeoutMs ?? 5_000,
   });
   const bus = new NatsCommandBus(apiNc, {
     subjectPrefix: prefix,
     partitions: routing.partitions,
     timeoutMs: options.timeoutMs ?? 5_000,
   });
-  const statuses = await KvCommandStatusStore.open(
-    apiNc,
-    commandStatusBucket(prefix),
-    asyncOptions.statusTtlMs,
+  const statuses = await KvCommandStatusStore.open(apiNc, commandStatusBucket(prefix), {
+    ttlMs: asyncOptions.statusTtlMs,
+    replicas: 1,
+    timeoutMs: 5_000,
+  });
+  const asyncCommands = new AsyncCommands(
+    await JetStreamCommandQueue.open(apiNc, prefix, { replicas: 1, timeoutMs: 5_000 }),
+    statuses,
   );
-  const asyncCommands = new AsyncCommands(await JetStreamCommandQueue.open(apiNc, prefix), statuses);
   let queries: HttpAppOptions["queries"];
   const runners: ProjectionRunner[] = [];
   if (options.readSide) {

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -49,7 +50,35 @@ export async function sparePort(): Promise<number> {
   return port;
 }
 
-async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/**
+ * A port nobody listens on now, below the kernel's range for outgoing connections
+ * (ip_local_port_range): a server stopped and started again on it cannot find it taken by a
+ * connection given it as its local port meanwhile — a client reconnecting to the stopped server
+ * may even be connected to itself, which `sparePort`'s ports allow.
+ */
+export async function steadyPort(): Promise<number> {
+  const [lowest] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+  const below = Number(lowest);
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, "close");
+    return port;
+  }
+}
+
+/** Resolves once `ready` does, looking every 50 ms; throws after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error(`${what} did not come up in ${timeoutMs} ms`);
@@ -62,6 +91,11 @@ export interface PrivatePostgresOptions {
   tls?: { serverCert: string; serverKey: string; caFile: string };
   /** pg_hba.conf, line by line (by default initdb's: trust). */
   hba?: string[];
+  /**
+   * A streaming replica of this server (a hot standby: read-only, replaying the primary's WAL),
+   * copied from it with `pg_basebackup -R` instead of made with initdb.
+   */
+  replicaOf?: PrivatePostgres;
 }
 
 export interface PrivatePostgres {
@@ -104,7 +138,12 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions = {})
       ? run("runuser", ["-u", "postgres", "--", join(pgBin, tool), ...args])
       : run(join(pgBin, tool), args);
   const port = await sparePort();
-  await pgCommand("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  if (options.replicaOf)
+    await pgCommand("pg_basebackup", [
+      ...["-h", "127.0.0.1", "-p", String(options.replicaOf.port), "-U", "postgres"],
+      ...["-D", data, "-R", "--no-sync"],
+    ]);
+  else await pgCommand("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
   let settings = `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`;
   if (options.tls) {
     const { serverCert, serverKey, caFile } = options.tls;

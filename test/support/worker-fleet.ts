@@ -59,7 +59,8 @@ export async function startWorkerFleet(options: {
   };
   const processes: ServiceProcess[] = [];
   const nc: NatsConnection = await connect({
-    servers: natsUrl,
+    // NATS_URL may name a cluster's seeds, comma-separated, as the service reads it.
+    servers: natsUrl.split(","),
     name: "fleet-client",
     ...(options.servers ? { maxReconnectAttempts: -1, reconnectTimeWait: 250 } : {}),
   });

@@ -105,9 +105,9 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
     async (request, reply) => {
       const { id } = request.params;
       const { minRevision } = request.query;
-      if (minRevision !== undefined && !(await waiter.waitFor(id, minRevision))) {
-        // Also when the basket is not in the read model at all: one that has a revision to wait
-        // for exists, so it is the read model that is behind.
+      // Also when the basket is not in the read model at all: one that has a revision to wait
+      // for exists, so it is the read model that is behind.
+      const behind = () => {
         reply.header("retry-after", "1");
         return sendProblem(
           reply,
@@ -115,8 +115,12 @@ export const basketQueryRoutes: FastifyPluginAsync<BasketQueryRoutesOptions> = a
           `The read model has not reached revision ${minRevision} of basket ${id} yet.`,
           { minRevision },
         );
-      }
+      };
+      if (minRevision !== undefined && !(await waiter.waitFor(id, minRevision))) return behind();
       const basket = await queries.getBasket(id);
+      // The wait and the read may come from different servers (a read replica, the primary
+      // standing in for it): what was read is checked too.
+      if (minRevision !== undefined && (basket?.revision ?? -1) < minRevision) return behind();
       if (!basket) return sendProblem(reply, "basket_not_found", `There is no basket ${id}.`);
       return reply.header("etag", `"${basket.revision}"`).send(basket);
     },

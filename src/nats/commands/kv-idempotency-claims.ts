@@ -1,5 +1,6 @@
 import type { NatsConnection } from "nats";
 import { type IdempotencyClaim, type IdempotencyClaims, isStale } from "../../commands/idempotency-claims.js";
+import { throughElections } from "../jetstream/elections.js";
 import { KvBucket } from "../jetstream/kv-bucket.js";
 import { apiErrorCode, keyExists } from "../jetstream/streams.js";
 
@@ -15,9 +16,13 @@ export class KvIdempotencyClaims implements IdempotencyClaims {
   private constructor(
     private readonly bucket: KvBucket,
     private readonly staleAfterMs: number,
+    private readonly timeoutMs: number,
   ) {}
 
-  /** `timeoutMs`: how long each request to JetStream waits for its answer. */
+  /**
+   * `timeoutMs`: how long each request to JetStream waits for its answer, and a claim for a
+   * leader's election on a cluster (src/nats/jetstream/elections.ts).
+   */
   static async open(
     nc: NatsConnection,
     bucket: string,
@@ -29,10 +34,14 @@ export class KvIdempotencyClaims implements IdempotencyClaims {
       { ttl: 24 * 3_600_000, history: 1, ...(options.replicas ? { replicas: options.replicas } : {}) },
       options.timeoutMs,
     );
-    return new KvIdempotencyClaims(kv, options.staleAfterMs);
+    return new KvIdempotencyClaims(kv, options.staleAfterMs, options.timeoutMs ?? 5_000);
   }
 
-  async claim(keyHash: string, claim: IdempotencyClaim) {
+  claim(keyHash: string, claim: IdempotencyClaim) {
+    return throughElections(() => this.claimOnce(keyHash, claim), this.timeoutMs);
+  }
+
+  private claimOnce(keyHash: string, claim: IdempotencyClaim) {
     return this.bucket.use(async (kv) => {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
@@ -44,6 +53,8 @@ export class KvIdempotencyClaims implements IdempotencyClaims {
         const entry = await kv.get(keyHash);
         if (!entry || entry.value.length === 0) continue; // deleted meanwhile: create again
         const known = decode(entry.string());
+        // Our own claim, made by an attempt whose answer was lost to an election.
+        if (known.commandId === claim.commandId) return { mine: true, claim: known };
         if (!isStale(known, this.staleAfterMs, claim.at)) return { mine: false, claim: known };
         const taken = { ...claim, commandId: known.commandId };
         try {
@@ -59,7 +70,8 @@ export class KvIdempotencyClaims implements IdempotencyClaims {
   }
 
   async done(keyHash: string, claim: IdempotencyClaim): Promise<void> {
-    await this.bucket.use((kv) => kv.put(keyHash, encode({ ...claim, state: "done" })));
+    const put = () => this.bucket.use((kv) => kv.put(keyHash, encode({ ...claim, state: "done" })));
+    await throughElections(put, this.timeoutMs);
   }
 }
 

@@ -29,6 +29,8 @@ import { decodeCommand, encodeOutcome, InvalidCommandMessage } from "../wire.js"
 
 export interface NatsWorkerOptions {
   subjectPrefix: string;
+  /** NATS_REPLICAS: the copies of the KV buckets of routing, when this worker makes them. */
+  replicas: number;
   version: string;
   log: Logger;
   /**
@@ -65,7 +67,7 @@ export async function startNatsWorker(
   handler: BasketCommandHandler,
   options: NatsWorkerOptions,
 ): Promise<NatsWorker> {
-  const { subjectPrefix: prefix, routing, log } = options;
+  const { subjectPrefix: prefix, routing, replicas, log } = options;
   const memberId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const inFlight = new Set<Promise<void>>();
   const counts = { succeeded: 0, failed: {} as Record<string, number>, processingMs: 0 };
@@ -76,7 +78,7 @@ export async function startNatsWorker(
     routing.mode === "shared"
       ? Array.from({ length: routing.partitions }, (_, partition) => partition)
       : [...owned.keys()].sort((a, b) => a - b);
-  await agreeOnPartitions(nc, prefix, routing.partitions);
+  await agreeOnPartitions(nc, prefix, routing.partitions, replicas);
   /**
    * A command is taken only on the subject the API sends it to: its own basket's, in its own
    * partition (or the fallback). Another basket's message on this subject would be decided by a
@@ -206,7 +208,14 @@ export async function startNatsWorker(
     };
     membership = await Membership.join(
       nc,
-      { subjectPrefix: prefix, memberId, heartbeatMs: routing.heartbeatMs, ttlMs: routing.ttlMs, log },
+      {
+        subjectPrefix: prefix,
+        memberId,
+        heartbeatMs: routing.heartbeatMs,
+        ttlMs: routing.ttlMs,
+        replicas,
+        log,
+      },
       serveOnly,
     );
   }

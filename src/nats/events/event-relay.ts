@@ -5,17 +5,23 @@ import type { RecordedEvent } from "../../eventstore/port.js";
 import { eventRelay } from "../../projections/event-relay.js";
 import type { OutboundProjection } from "../../projections/projection.js";
 import { OrderedPublisher } from "../jetstream/ordered-publisher.js";
-import { ensureStream, remakingStreams } from "../jetstream/streams.js";
+import { ensureStream, RemakingStreams } from "../jetstream/streams.js";
 import { allEventsWildcard, eventSubject, eventsStream } from "../names.js";
+
+/** How the events stream is made, when a process makes it (EVENTS_DUPLICATE_WINDOW_SECONDS, NATS_REPLICAS). */
+export interface EventsStreamSettings {
+  duplicateWindowMs: number;
+  replicas: number;
+}
 
 /**
  * The stream other services consume from with durable consumers of their own. Made with the
- * given duplicate window when missing; an existing stream is left as operators set it.
+ * given settings when missing; an existing stream is left as operators set it.
  */
 export async function ensureEventsStream(
   nc: NatsConnection,
   prefix: string,
-  duplicateWindowMs: number,
+  { duplicateWindowMs, replicas }: EventsStreamSettings,
 ): Promise<void> {
   await ensureStream(await nc.jetstreamManager(), {
     name: eventsStream(prefix),
@@ -23,6 +29,7 @@ export async function ensureEventsStream(
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     duplicate_window: nanos(duplicateWindowMs),
+    num_replicas: replicas,
   });
 }
 
@@ -38,28 +45,26 @@ export async function ensureEventsStream(
 export function eventRelayProjection(
   nc: NatsConnection,
   prefix: string,
-  duplicateWindowMs: number,
+  settings: EventsStreamSettings,
 ): OutboundProjection {
   const js = nc.jetstream();
+  const streams = new RemakingStreams(() => ensureEventsStream(nc, prefix, settings));
   return {
     ...eventRelay,
     async deliver(events: RecordedEvent[]) {
       // A failed batch is delivered again (the runner retries): with the stream made anew if lost.
-      await remakingStreams(
-        async () => {
-          const publisher = new OrderedPublisher(js, eventsStream(prefix));
-          for (const event of events) {
-            const basketId = event.stream.slice(basketStreamPrefix.length);
-            await publisher.publish(
-              eventSubject(prefix, event.type, basketId),
-              encodeEventLine(event),
-              event.id,
-            );
-          }
-          await publisher.settle();
-        },
-        () => ensureEventsStream(nc, prefix, duplicateWindowMs),
-      );
+      await streams.run(async () => {
+        const publisher = new OrderedPublisher(js, eventsStream(prefix));
+        for (const event of events) {
+          const basketId = event.stream.slice(basketStreamPrefix.length);
+          await publisher.publish(
+            eventSubject(prefix, event.type, basketId),
+            encodeEventLine(event),
+            event.id,
+          );
+        }
+        await publisher.settle();
+      });
     },
   };
 }

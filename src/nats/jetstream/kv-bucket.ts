@@ -1,20 +1,25 @@
 import type { KV, KvOptions, NatsConnection } from "nats";
-import { apiErrorCode, streamNotFound } from "./streams.js";
+import { makingWithinMs, throughElections } from "./elections.js";
+import { apiErrorCode, OneAtATime, streamNotFound } from "./streams.js";
 
 /**
- * A JetStream KV bucket that is opened again after an operation on it failed for want of an
- * answer or of the bucket — and so made again, should the NATS server have lost its JetStream
- * state. Opening is cheap (one stream info) and happens only after such a failure.
+ * A JetStream KV bucket that is opened again — and so made again, should the NATS server have
+ * lost its JetStream state — after an operation on it failed for want of an answer or of the
+ * bucket. The reopening runs in the background, one at a time, while the operations go on with
+ * the handle there is: a bucket that is only electing a leader (on a cluster) works again with
+ * it the moment one is elected, and its stream info, which waits for that leader, holds nobody up.
  */
 export class KvBucket {
-  #kv: KV | undefined;
+  #kv: KV;
   #opened = 0;
+  readonly #reopen: OneAtATime;
 
-  private constructor(
-    private readonly open: () => Promise<KV>,
-    kv: KV,
-  ) {
+  private constructor(open: () => Promise<KV>, kv: KV) {
     this.#kv = kv;
+    this.#reopen = new OneAtATime(async () => {
+      this.#kv = await open();
+      this.#opened++;
+    });
   }
 
   /** `timeoutMs`: how long each request to JetStream waits for its answer (nats.js: 5 s). */
@@ -26,7 +31,7 @@ export class KvBucket {
   ): Promise<KvBucket> {
     const js = nc.jetstream(timeoutMs === undefined ? {} : { timeout: timeoutMs });
     const open = () => js.views.kv(name, options);
-    return new KvBucket(open, await open());
+    return new KvBucket(open, await throughElections(open, makingWithinMs));
   }
 
   /** How many times it was opened again: a watcher of the old bucket starts again when this changes. */
@@ -35,16 +40,12 @@ export class KvBucket {
   }
 
   async use<T>(work: (kv: KV) => Promise<T>): Promise<T> {
-    if (!this.#kv) {
-      this.#kv = await this.open();
-      this.#opened++;
-    }
     try {
       return await work(this.#kv);
     } catch (error) {
       // The server's own refusals (a key that exists, a revision that moved) say it has the bucket.
       const code = apiErrorCode(error);
-      if (code === undefined || code === streamNotFound) this.#kv = undefined;
+      if (code === undefined || code === streamNotFound) this.#reopen.start();
       throw error;
     }
   }

@@ -19,6 +19,8 @@ import { ensureCommandStreams } from "./jetstream-command-queue.js";
 
 export interface QueuedCommandConsumerOptions {
   subjectPrefix: string;
+  /** NATS_REPLICAS: the copies of the work queue's streams, when this worker makes them. */
+  replicas: number;
   /** Commands this worker handles at once; it pulls no more than that ahead (so at most twice that unacknowledged). */
   maxInFlight: number;
   /** A command not acknowledged this long after its delivery (its worker died) is delivered again. */
@@ -54,7 +56,7 @@ export async function startQueuedCommandConsumer(
 ): Promise<QueuedCommandConsumer> {
   const { subjectPrefix: prefix, maxInFlight, ackWaitMs, log } = options;
   const ensureQueue = async () => {
-    await ensureCommandStreams(nc, prefix);
+    await ensureCommandStreams(nc, prefix, options.replicas);
     await ensureDurableConsumer(
       await nc.jetstreamManager(),
       commandQueueStream(prefix),

@@ -10,6 +10,8 @@ export interface MembershipOptions {
   heartbeatMs: number;
   /** …before the bucket forgets it: a worker that stops renewing leaves within this time. */
   ttlMs: number;
+  /** NATS_REPLICAS: the bucket's copies, when this worker makes it. */
+  replicas: number;
   log: Logger;
 }
 
@@ -31,6 +33,8 @@ export class Membership {
   #stopped = false;
   #refreshing: Promise<void> | undefined;
   #watch: QueuedIterator<unknown> | undefined;
+  /** The bucket's `reopened` when the watch began: a watch of the bucket as it was may hear nothing more. */
+  #watching = 0;
 
   private constructor(
     private readonly bucket: KvBucket,
@@ -48,7 +52,7 @@ export class Membership {
     const bucket = await KvBucket.open(
       nc,
       membersBucket(options.subjectPrefix),
-      { ttl: options.ttlMs, history: 1 },
+      { ttl: options.ttlMs, history: 1, replicas: options.replicas },
       options.ttlMs / 2,
     );
     const membership = new Membership(bucket, options, onChange);
@@ -95,13 +99,12 @@ export class Membership {
 
   private async beat(): Promise<void> {
     const sentAt = Date.now();
-    const reopened = this.bucket.reopened;
     await this.bucket.use((kv) =>
       kv.put(this.options.memberId, JSON.stringify({ at: new Date(sentAt).toISOString() })),
     );
     this.#renewedAt = sentAt;
     // A watch of the bucket as it was may never hear another word: watch the one there is now.
-    if (this.bucket.reopened !== reopened) this.#watch?.stop();
+    if (this.bucket.reopened !== this.#watching) this.#watch?.stop();
     await this.refresh();
   }
 
@@ -109,6 +112,7 @@ export class Membership {
   private async watch(): Promise<void> {
     while (!this.#stopped) {
       try {
+        this.#watching = this.bucket.reopened;
         const watch = await this.bucket.use((kv) => kv.watch({ include: KvWatchInclude.UpdatesOnly }));
         this.#watch = watch;
         if (this.#stopped) watch.stop();

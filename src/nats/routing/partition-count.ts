@@ -1,4 +1,5 @@
 import type { NatsConnection } from "nats";
+import { makingWithinMs, throughElections } from "../jetstream/elections.js";
 import { routingBucket } from "../names.js";
 
 /** This process's partition count is not the one its deployment routes by. */
@@ -19,14 +20,19 @@ export class PartitionCountMismatch extends Error {
 
 /**
  * The partition count is the deployment's, not a process's: the first process to start records
- * it in a KV bucket, and every API and worker process checks its own against it at start.
+ * it in a KV bucket (with `replicas` copies, NATS_REPLICAS), and every API and worker process
+ * checks its own against it at start.
  */
 export async function agreeOnPartitions(
   nc: NatsConnection,
   subjectPrefix: string,
   partitions: number,
+  replicas: number,
 ): Promise<void> {
-  const kv = await nc.jetstream().views.kv(routingBucket(subjectPrefix), { history: 1 });
+  const kv = await throughElections(
+    () => nc.jetstream().views.kv(routingBucket(subjectPrefix), { history: 1, replicas }),
+    makingWithinMs,
+  );
   try {
     await kv.create("partitions", String(partitions));
     return;

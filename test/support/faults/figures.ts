@@ -50,6 +50,7 @@ export async function storeFigures(
   database: Database,
   records: readonly CommandRecord[],
 ): Promise<StoreFigures> {
+  // The baskets' events: the catalog's (a test's products) answer no command of the load.
   const { rows } = await sql<{ key: string; events: string }>`
     select metadata->>'idempotencyKey' as key, count(*) as events
     from events where starts_with(stream_id, ${basketStreamPrefix}) group by 1`.execute(database.db);
@@ -91,9 +92,11 @@ export async function readModelFigures(
     if (!isDeepStrictEqual(viewed, folded)) basketMismatches.push(basketId);
   }
   const streams = await Promise.all(basketIds.map((id) => store.readStream(basketStream(id))));
+  // The projections of the baskets' events: the catalog's follows the products' streams.
   const checkpoints = await database.db
     .selectFrom("projection_checkpoints")
     .select(["name", "events_applied"])
+    .where("name", "in", projectionNames)
     .execute();
   return {
     baskets: basketIds.length,

@@ -2,7 +2,7 @@
 export { FaultCluster, type FaultClusterOptions } from "./fault-cluster.js";
 export type { ReadModelFigures, StoreFigures } from "./figures.js";
 export type { ScenarioLoad } from "./load.js";
-export type { FaultNats, StartNats } from "./nats.js";
+export { type FaultNats, natsClusterOf, type StartNats } from "./nats.js";
 export { faultClusterPerTest } from "./per-test.js";
 export { readiness, readinessBecomes } from "./readiness.js";
 export type { Service } from "./service.js";

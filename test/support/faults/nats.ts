@@ -1,3 +1,4 @@
+import type { PrivateNatsCluster } from "../private-nats-cluster.js";
 import { startPrivateNats } from "../private-servers.js";
 
 /**
@@ -20,3 +21,22 @@ export interface FaultNats {
 export type StartNats = () => Promise<FaultNats>;
 
 export const startOneNatsServer: StartNats = () => startPrivateNats();
+
+/**
+ * A private cluster (test/support/private-nats-cluster.ts) as a fault cluster's NATS: every
+ * process gets all its nodes as seeds; stopping or starting it stops or starts every node. The
+ * test keeps the cluster itself, to kill one node at a time.
+ */
+export const natsClusterOf =
+  (cluster: PrivateNatsCluster): StartNats =>
+  async () => ({
+    url: cluster.url,
+    async stop(signal) {
+      await Promise.all(cluster.nodes.map((node) => node.stop(signal)));
+    },
+    async start({ freshStore } = {}) {
+      if (freshStore) throw new Error("a cluster's nodes keep their stores");
+      await Promise.all(cluster.nodes.filter((node) => !node.running).map((node) => node.start()));
+    },
+    destroy: () => cluster.destroy(),
+  });
