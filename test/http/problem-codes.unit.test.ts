@@ -25,13 +25,20 @@ describe("the HTTP problem table", () => {
     expect(statusesOf("not_found")).toEqual(new Set([404]));
     expect(statusesOf("rejected")).toEqual(new Set([409, 422]));
     // 422: the catalog does not sell that product (in that currency); every other refusal is 409.
-    const unsellable = everyFailure.filter((failure) => statusOfFailure[failure.code] === 422);
+    const unsellable = everyFailure.filter(
+      (failure) => failure.kind === "rejected" && statusOfFailure[failure.code] === 422,
+    );
     expect(unsellable.map((failure) => failure.code).sort()).toEqual([
       "no_price_in_currency",
       "product_delisted",
       "unknown_product",
     ]);
-    expect(statusesOf("conflict")).toEqual(new Set([409, 412]));
+    // 422 among conflicts: an Idempotency-Key sent again with another request.
+    expect(statusesOf("conflict")).toEqual(new Set([409, 412, 422]));
+    const reusedKeys = everyFailure.filter(
+      (failure) => failure.kind === "conflict" && statusOfFailure[failure.code] === 422,
+    );
+    expect(reusedKeys.map((failure) => failure.code)).toEqual(["idempotency_key_reused"]);
     expect(statusesOf("unavailable")).toEqual(new Set([503]));
     expect(statusesOf("timeout")).toEqual(new Set([504]));
     // An If-Match that does not hold is a failed precondition (RFC 9110), on REST and NATS alike.
