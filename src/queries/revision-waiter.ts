@@ -26,7 +26,10 @@ interface Waiter {
 
 /**
  * Read-your-writes for the query side: `waitFor(basket, N)` resolves true once the read model
- * shows the basket at revision N or later, false when it does not within the time limit.
+ * shows the basket at revision N or later, false when it does not within the time limit. The
+ * LISTEN and the looks may be on different servers: with a read replica the projections' NOTIFY
+ * (on the primary) reaches no replica, so the API listens on the primary and looks where its
+ * queries read; the poll covers the replay lag.
  *
  * Every wait shares one LISTEN on the projections' channel and one query per look — all pending
  * baskets at once — however many requests wait. A notification is only a hint to look sooner:
