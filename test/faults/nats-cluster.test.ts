@@ -78,7 +78,7 @@ describe("a NATS node SIGKILLed under load, on a three-node cluster with NATS_RE
         missing: 0,
         strangers: 0,
       });
-      expect(relayed.distinct).toBe(figures.readModel.logEvents);
+      expect(relayed.distinct).toBe(figures.readModel.logEvents["event-relay"]);
       await follower.stop();
 
       for (const kill of kills) {

@@ -17,13 +17,18 @@ export interface CommandRecord {
   /** For an add, its basket; for a create, the basket it made once acknowledged. */
   basketId?: string;
   sku?: string;
-  /** Each attempt's HTTP status, or "network" for a request that got no answer. */
-  attempts: (number | "network")[];
+  /**
+   * Each attempt's HTTP status; "network" for a request that got no answer, "in_use" for a 409
+   * `idempotency_key_in_use` (an earlier attempt with the key still running).
+   */
+  attempts: Attempt[];
   /** When the API answered 2xx (Date.now()) — for a queued command, 202; absent when the client gave up. */
   ackedAt?: number;
   /** The answer carried Idempotent-Replayed: true. */
   replayed: boolean;
 }
+
+type Attempt = number | "network" | "in_use";
 
 export interface LoadFigures {
   sent: number;
@@ -34,6 +39,8 @@ export interface LoadFigures {
   timeouts: number;
   unavailable: number;
   networkErrors: number;
+  /** 409 idempotency_key_in_use: a retry that came while an earlier attempt still ran. */
+  inUse: number;
   otherFailures: number;
   replayed: number;
   gaveUp: number;
@@ -51,6 +58,7 @@ export function loadFigures(records: readonly CommandRecord[]): LoadFigures {
     timeouts: attempts.filter((status) => status === 504).length,
     unavailable: attempts.filter((status) => status === 503).length,
     networkErrors: attempts.filter((status) => status === "network").length,
+    inUse: attempts.filter((status) => status === "in_use").length,
     otherFailures: attempts.filter(
       (status) => typeof status === "number" && status >= 300 && !retryable(status),
     ).length,
@@ -68,8 +76,12 @@ export interface RetryPolicy {
 
 export const patientClient: RetryPolicy = { forMs: 120_000, requestTimeoutMs: 15_000 };
 
-/** 503 (surely not applied), 504 (maybe applied) and no answer at all: all safe to retry with the same key. */
-const retryable = (status: number | "network") => status === "network" || status === 503 || status === 504;
+/**
+ * 503 (surely not applied), 504 (maybe applied), no answer at all, and a key still in use (409,
+ * Retry-After: the earlier attempt runs yet): all safe to retry with the same key.
+ */
+const retryable = (status: Attempt) =>
+  status === "network" || status === "in_use" || status === 503 || status === 504;
 
 /**
  * Sends one request, and again with the same Idempotency-Key while the answer says it may be
@@ -79,15 +91,17 @@ async function sendWithRetries(
   record: CommandRecord,
   policy: RetryPolicy,
   send: (signal: AbortSignal) => Promise<Response>,
-): Promise<{ status: number | "network"; body: unknown }> {
+): Promise<{ status: Attempt; body: unknown }> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
-    let status: number | "network";
+    let status: Attempt;
     let body: unknown;
     try {
       const response = await send(AbortSignal.timeout(policy.requestTimeoutMs));
       status = response.status;
       body = await response.json().catch(() => undefined);
+      if (status === 409 && (body as { code?: unknown } | undefined)?.code === "idempotency_key_in_use")
+        status = "in_use";
       if (response.headers.get("idempotent-replayed") === "true") record.replayed = true;
     } catch {
       status = "network";

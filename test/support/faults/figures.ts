@@ -127,6 +127,7 @@ export function printFigures(
       `[fault] ${scenario}`,
       `  commands: sent ${client.sent}, acknowledged ${client.acknowledged} (${client.queued} of them queued, 202), gave up ${client.gaveUp}; ` +
         `attempts ${client.attempts} (504 ${client.timeouts}, 503 ${client.unavailable}, no answer ${client.networkErrors}, ` +
+        `key in use ${client.inUse}, ` +
         `other ${client.otherFailures}), answered as replayed ${client.replayed}`,
       `  store: acknowledged found ${stored.acknowledgedInStore}, missing ${stored.acknowledgedMissing.length}, ` +
         `applied twice ${stored.appliedTwice.length}, applied but not acknowledged ${stored.appliedUnacknowledged}, ` +
