@@ -108,6 +108,13 @@ export class FaultCluster {
       );
       return new FaultCluster({ parts, postgres, nats, database, fleet, api, projectors });
     } catch (error) {
+      // A start that failed says why: the last lines of every process it started.
+      const workers = (parts.fleet?.processes ?? []).map((process) => ({
+        role: "worker" as const,
+        process,
+        url: "",
+      }));
+      console.log([...parts.services, ...workers].map((service) => logTail(service, 40)).join("\n"));
       await parts.stop();
       throw error;
     }
