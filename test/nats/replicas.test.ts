@@ -1,6 +1,4 @@
-import { Writable } from "node:stream";
 import { connect, type NatsConnection } from "nats";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { assetReplicas } from "../../src/nats/jetstream/replicas.js";
@@ -10,6 +8,7 @@ import { type Running, serve } from "../../src/serve/serve.js";
 import { operatorEnv } from "../support/baskets.js";
 import { runCli } from "../support/cli.js";
 import { createPostgresDatabase } from "../support/databases.js";
+import { capturedLog } from "../support/log-lines.js";
 import { uniquePrefix } from "../support/nats.js";
 import { type PrivateNatsCluster, startPrivateNatsCluster } from "../support/private-nats-cluster.js";
 
@@ -52,16 +51,7 @@ describe("replicas of the streams and KV buckets, on a three-node cluster", { ti
   });
 
   it("a process leaves them as they are, makes the rest with NATS_REPLICAS, and says which differ", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = pino(
-      { level: "info" },
-      new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(JSON.parse(String(chunk)));
-          done();
-        },
-      }),
-    );
+    const { log, lines } = capturedLog();
     let worker: Running | undefined;
     try {
       worker = await serve("worker", loadConfig(env()), log);
