@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { loadConfig } from "../../src/config/config.js";
+import { refusalOf } from "../support/config-refusal.js";
 
-const refusal = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("the configuration was accepted");
-};
+const refusal = refusalOf;
 
 describe("configuration beyond one machine", () => {
   const primary = "postgres://basket:pw@primary.internal:5432/shop";
