@@ -142,11 +142,13 @@ describe("a projector whose EventStoreDB lost its log", () => {
             detail: expect.stringMatching(/baskets: Checkpoint esdb:\d+:\d+ is not in the event store's log/),
           },
         });
-      // Said once each, though each runner looks again every poll.
-      const stopped = lines.filter((line) => String(line.msg).startsWith("projection stopped"));
-      expect(stopped.map((line) => line.projection).sort()).toEqual(
-        projections.map(({ name }) => name).sort(),
-      );
+      // Said once each, though each runner looks again every poll (the runners find it one by one).
+      const stopped = () =>
+        lines
+          .filter((line) => String(line.msg).startsWith("projection stopped"))
+          .map((line) => line.projection)
+          .sort();
+      await expect.poll(stopped, { timeout: 10_000 }).toEqual(projections.map(({ name }) => name).sort());
 
       // The way back: rebuild them from the log the server has now …
       const { checkpoint: stale } = await db.db
